@@ -1,0 +1,553 @@
+"""Design files: parse and validate the TOML format of PRODUCT.md.
+
+`load_design(path)` returns a frozen `Design` or raises `DesignError` listing
+*every* problem found, each naming the file, the line where it can be found and
+the field. Nothing here touches a database: `manage.py plan` and
+`create_experiment` both start from this module.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from designs.locate import TomlLocator
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+ARRAY_NAME = re.compile(r"^(auto|full|L\d+(\(.*\))?)$")
+QUERY_PLACEHOLDER = "query"
+
+SCALES = ("2-way", "3-way", "5-point")
+RATIONALE = ("off", "optional", "required")
+
+# generation.* keys, the type each takes, and whether a factor may target it.
+# "samples" and "seed" describe the experiment, not a variant, so they cannot be factors.
+GENERATION_KEYS = {
+    "model": (str, True),
+    "max_tokens": (int, True),
+    "temperature": (float, True),
+    "top_p": (float, True),
+    "top_k": (int, True),
+    "min_p": (float, True),
+    "presence_penalty": (float, True),
+    "frequency_penalty": (float, True),
+    "repetition_penalty": (float, True),
+    "samples": (int, False),
+    "seed": (int, False),
+    "logprobs": (int, False),
+}
+GENERATION_DEFAULTS = {"max_tokens": 512, "temperature": 0.7, "top_p": 1.0, "samples": 1, "seed": 0, "logprobs": 0}
+
+TOP_LEVEL_KEYS = {"name", "title", "question", "array", "foldover", "prompt", "generation", "rating", "factors", "queries"}
+DEFAULT_QUESTION = "Which response would be better for the person who asked?"
+DEFAULT_INSTRUCTIONS = (
+    "You will see a question and two responses to it. Read both, then say which response would be "
+    "better for the person who asked. There are no trick questions; go with your honest judgment."
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self):
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}"
+
+
+class DesignError(ValueError):
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    value: object
+
+
+@dataclass(frozen=True)
+class Factor:
+    name: str
+    levels: tuple[Level, ...]
+    target: str | None = None  # None: a text factor that fills {name}
+
+    @property
+    def is_setting(self):
+        return self.target is not None
+
+    @property
+    def baseline(self):
+        return self.levels[0]
+
+    def level(self, name):
+        for level in self.levels:
+            if level.name == name:
+                return level
+        raise KeyError(f"factor {self.name!r} has no level {name!r}")
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    text: str
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class RatingSettings:
+    scale: str = "5-point"
+    both_bad: bool = True
+    rationale: str = "optional"
+    per_rater: int = 40
+    overlap: float = 0.1
+    gold_rate: float = 0.05
+    instructions: str = DEFAULT_INSTRUCTIONS
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Design:
+    name: str
+    title: str
+    question: str
+    array: str
+    foldover: bool
+    system_template: str
+    user_template: str
+    generation: dict
+    rating: RatingSettings
+    factors: tuple[Factor, ...]
+    queries: tuple[Query, ...]
+    path: str = ""
+    text: str = field(default="", repr=False)
+    sha256: str = ""
+
+    @property
+    def levels_per_factor(self):
+        return [len(f.levels) for f in self.factors]
+
+    def factor(self, name):
+        for factor in self.factors:
+            if factor.name == name:
+                return factor
+        raise KeyError(f"no factor {name!r}")
+
+
+def load_design(path):
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DesignError([Problem(str(path), None, "file", "no such file")]) from None
+    except UnicodeDecodeError as exc:
+        raise DesignError([Problem(str(path), None, "file", f"not UTF-8 text ({exc.reason})")]) from None
+    return parse_design(text, str(path))
+
+
+def parse_design(text, path="<design>"):
+    """Parse design-file text; relative paths in it resolve against `path`'s folder."""
+    checker = _Checker(text, path)
+    design = checker.run()
+    if checker.problems:
+        raise DesignError(checker.problems)
+    return design
+
+
+def placeholders(template):
+    """The {names} a template uses; raises ValueError on a malformed one ('{', '{a.b}', '{a!r}')."""
+    names = []
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if spec or conversion or not IDENTIFIER.match(name):
+            raise ValueError(f"{{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}} "
+                             "is not a plain {name} placeholder (write {{ and }} for literal braces)")
+        names.append(name)
+    return names
+
+
+class _Checker:
+    """Walks the parsed TOML once, collecting problems instead of stopping at the first."""
+
+    def __init__(self, text, path):
+        self.text = text
+        self.path = path
+        self.folder = Path(path).parent
+        self.problems = []
+        self.locate = TomlLocator(text)
+
+    def problem(self, field_path, message, line=None):
+        if line is None:
+            line = self.locate.line_of(field_path)
+        self.problems.append(Problem(self.path, line, _dotted(field_path), message))
+
+    # --- typed getters ---------------------------------------------------
+    def get(self, table, key, kind, where, default=None, required=False):
+        if key not in table:
+            if required:
+                self.problem(where[:-1] or where, f"missing required field {key!r}")
+            return default
+        value = table[key]
+        if not _is_kind(value, kind):
+            self.problem(where, f"expected {_kind_name(kind)}, got {_describe(value)}")
+            return default
+        return float(value) if kind is float else value
+
+    def run(self):
+        try:
+            data = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as exc:
+            line = _toml_error_line(str(exc))
+            self.problem(("toml",), f"not valid TOML: {exc}", line=line)
+            return None
+
+        for key in data:
+            if key not in TOP_LEVEL_KEYS:
+                self.problem((key,), f"unknown field (expected one of: {', '.join(sorted(TOP_LEVEL_KEYS))})")
+
+        name = self.get(data, "name", str, ("name",), required=True, default="")
+        if name and not SLUG.match(name):
+            self.problem(("name",), f"{name!r} is not a slug (lowercase letters, digits and '-', at most 63)")
+        title = self.get(data, "title", str, ("title",), default=name) or name
+        question = self.get(data, "question", str, ("question",), default=DEFAULT_QUESTION).strip()
+        if not question:
+            self.problem(("question",), "must not be empty")
+        array = self.get(data, "array", str, ("array",), default="auto")
+        if array and not ARRAY_NAME.match(array):
+            self.problem(("array",), f"{array!r}: expected \"auto\", \"full\" or an array name such as \"L8\" or \"L18\"")
+        foldover = self.get(data, "foldover", bool, ("foldover",), default=False)
+
+        system, user = self.check_prompt(data)
+        generation = self.check_generation(data)
+        rating = self.check_rating(data)
+        factors = self.check_factors(data, generation)
+        self.check_placeholders(system, user, factors)
+        queries = self.check_queries(data)
+        return Design(
+            name=name, title=title, question=question, array=array, foldover=foldover,
+            system_template=system, user_template=user, generation=generation, rating=rating,
+            factors=tuple(factors), queries=tuple(queries), path=self.path, text=self.text,
+            sha256=hashlib.sha256(self.text.encode("utf-8")).hexdigest(),
+        )
+
+    # --- sections ----------------------------------------------------------
+    def check_prompt(self, data):
+        if not isinstance(data.get("prompt"), dict):
+            self.get(data, "prompt", dict, ("prompt",), required=True)
+            return None, None
+        prompt = data["prompt"]
+        for key in prompt:
+            if key not in ("system", "user"):
+                self.problem(("prompt", key), "unknown field (expected system and user)")
+        system = self.get(prompt, "system", str, ("prompt", "system"), default="")
+        user = self.get(prompt, "user", str, ("prompt", "user"), default="{query}")
+        return system, user
+
+    def check_generation(self, data):
+        table = self.get(data, "generation", dict, ("generation",), required=True, default={})
+        settings = dict(GENERATION_DEFAULTS)
+        for key, value in table.items():
+            where = ("generation", key)
+            if key not in GENERATION_KEYS:
+                self.problem(where, f"unknown setting (known: {', '.join(GENERATION_KEYS)})")
+                continue
+            kind = GENERATION_KEYS[key][0]
+            if not _is_kind(value, kind):
+                self.problem(where, f"expected {_kind_name(kind)}, got {_describe(value)}")
+                continue
+            settings[key] = float(value) if kind is float else value
+        if "model" not in table:
+            self.problem(("generation",), "missing required field 'model'")
+        for key, low in (("max_tokens", 1), ("samples", 1), ("logprobs", 0)):
+            if isinstance(settings.get(key), int) and settings[key] < low:
+                self.problem(("generation", key), f"must be at least {low}")
+        if settings.get("logprobs", 0) > 20:
+            self.problem(("generation", "logprobs"), "at most 20 top log-probabilities per token are kept")
+        return settings
+
+    def check_rating(self, data):
+        table = self.get(data, "rating", dict, ("rating",), default={})
+        defaults = RatingSettings()
+        known = set(defaults.as_dict())
+        for key in table:
+            if key not in known:
+                self.problem(("rating", key), f"unknown field (known: {', '.join(sorted(known))})")
+        scale = self.get(table, "scale", str, ("rating", "scale"), default=defaults.scale)
+        if scale not in SCALES:
+            self.problem(("rating", "scale"), f"{scale!r}: expected one of {', '.join(SCALES)}")
+        rationale = self.get(table, "rationale", str, ("rating", "rationale"), default=defaults.rationale)
+        if rationale not in RATIONALE:
+            self.problem(("rating", "rationale"), f"{rationale!r}: expected one of {', '.join(RATIONALE)}")
+        per_rater = self.get(table, "per_rater", int, ("rating", "per_rater"), default=defaults.per_rater)
+        if per_rater < 1:
+            self.problem(("rating", "per_rater"), "must be at least 1")
+        overlap = self.get(table, "overlap", float, ("rating", "overlap"), default=defaults.overlap)
+        if not 0.0 <= overlap <= 1.0:
+            self.problem(("rating", "overlap"), "must be a share between 0 and 1")
+        gold_rate = self.get(table, "gold_rate", float, ("rating", "gold_rate"), default=defaults.gold_rate)
+        if not 0.0 <= gold_rate <= 0.5:
+            self.problem(("rating", "gold_rate"), "must be a share between 0 and 0.5")
+        instructions = defaults.instructions
+        source = self.get(table, "instructions", str, ("rating", "instructions"), default=None)
+        if source is not None:
+            instructions = self.read_relative(source, ("rating", "instructions"), "instructions file") or instructions
+        return RatingSettings(
+            scale=scale, both_bad=self.get(table, "both_bad", bool, ("rating", "both_bad"), default=defaults.both_bad),
+            rationale=rationale, per_rater=per_rater, overlap=overlap, gold_rate=gold_rate,
+            instructions=instructions,
+        )
+
+    def check_factors(self, data, generation):
+        raw = self.get(data, "factors", list, ("factors",), required=True, default=[])
+        if "factors" in data and not raw:
+            self.problem(("factors",), "at least one factor is needed")
+        factors, seen = [], {}
+        self.broken_factors = set()  # declared but invalid: their placeholders are not "unknown"
+        for i, item in enumerate(raw):
+            where = ("factors", i)
+            if not isinstance(item, dict):
+                self.problem(where, f"expected a [[factors]] table, got {_describe(item)}")
+                continue
+            for key in item:
+                if key not in ("name", "target", "levels", "description"):
+                    self.problem(where + (key,), "unknown field (expected name, target, levels, description)")
+            name = self.get(item, "name", str, where + ("name",), default=None)
+            if name is None:
+                if "name" not in item:
+                    self.problem(where, "missing required field 'name'")
+                continue
+            if not IDENTIFIER.match(name):
+                self.problem(where + ("name",), f"{name!r} is not a valid name (letters, digits, '_'; not starting with a digit)")
+            elif name == QUERY_PLACEHOLDER:
+                self.problem(where + ("name",), "'query' is reserved for the query text")
+            if name in seen:
+                self.problem(where + ("name",), f"duplicate factor name {name!r} (first defined as factor {seen[name] + 1})")
+            seen.setdefault(name, i)
+            target = self.get(item, "target", str, where + ("target",), default=None)
+            if "target" in item and (target is None or not self.check_target(target, where + ("target",))):
+                self.broken_factors.add(name)
+                continue
+            levels = self.check_levels(item, where, name, target)
+            if levels is None:
+                self.broken_factors.add(name)
+            else:
+                factors.append(Factor(name=name, levels=levels, target=target))
+        return factors
+
+    def check_target(self, target, where):
+        section, _, key = target.partition(".")
+        if section != "generation" or key not in GENERATION_KEYS:
+            settable = [f"generation.{k}" for k, (_, ok) in GENERATION_KEYS.items() if ok]
+            self.problem(where, f"unknown target {target!r} (a factor can set: {', '.join(settable)})")
+            return False
+        if not GENERATION_KEYS[key][1]:
+            self.problem(where, f"{target!r} describes the whole experiment and cannot vary by variant")
+            return False
+        return True
+
+    def check_levels(self, item, where, name, target):
+        levels = item.get("levels")
+        if levels is None:
+            self.problem(where, f"factor {name!r} has no [factors.levels] table")
+            return None
+        if not isinstance(levels, dict):
+            self.problem(where + ("levels",), f"expected a table of level = value, got {_describe(levels)}")
+            return None
+        if len(levels) < 2:
+            self.problem(where + ("levels",), f"factor {name!r} needs at least two levels, has {len(levels)}")
+        kind = GENERATION_KEYS[target.partition(".")[2]][0] if target else str
+        result, values = [], {}
+        for level_name, value in levels.items():
+            level_where = where + ("levels", level_name)
+            if not IDENTIFIER.match(level_name):
+                self.problem(level_where, f"level name {level_name!r} must be letters, digits and '_'")
+            if not _is_kind(value, kind):
+                what = f"{target} takes {_kind_name(kind)}" if target else "a text factor's level is a string"
+                hint = ""
+                if level_name in TOP_LEVEL_KEYS:
+                    hint = (f" ({level_name!r} landed inside this table: in TOML, top-level fields must come "
+                            "before the first [table] header)")
+                self.problem(level_where, f"{what}, got {_describe(value)}{hint}")
+                continue
+            value = float(value) if kind is float else value
+            key = json.dumps(value)
+            if key in values:
+                self.problem(level_where, f"same value as level {values[key]!r}: the two levels could not be told apart")
+            values.setdefault(key, level_name)
+            result.append(Level(level_name, value))
+        return tuple(result) if len(levels) >= 2 else None
+
+    def check_placeholders(self, system, user, factors):
+        if system is None:
+            return  # [prompt] itself is missing or broken, already reported
+        text_factors = {f.name for f in factors if not f.is_setting}
+        setting_names = {f.name for f in factors if f.is_setting}
+        used, complete = set(), True
+        for key, template in (("system", system), ("user", user)):
+            try:
+                names = placeholders(template)
+            except ValueError as exc:
+                self.problem(("prompt", key), str(exc))
+                complete = False
+                continue
+            for name in names:
+                if name == QUERY_PLACEHOLDER or name in text_factors:
+                    used.add(name)
+                elif name in self.broken_factors:
+                    continue
+                elif name in setting_names:
+                    self.problem(("prompt", key), f"{{{name}}} is a setting factor (target set); only text factors fill placeholders")
+                else:
+                    known = ", ".join(sorted(text_factors | {QUERY_PLACEHOLDER}))
+                    self.problem(("prompt", key), f"unknown placeholder {{{name}}} (known: {known})")
+        if not complete:
+            return  # what a broken template uses is unknown; "unused" would be a guess
+        if QUERY_PLACEHOLDER not in used:
+            self.problem(("prompt", "user"), "the prompt never uses {query}, so the model would not see the question")
+        for name in sorted(text_factors - used):
+            self.problem(("factors", name), f"text factor {name!r} is not used by any {{placeholder}} in [prompt]",
+                         line=self.locate.line_of_factor(name))
+
+    def check_queries(self, data):
+        raw = data.get("queries")
+        if raw is None:
+            misplaced = self.locate.nested_key_line("queries")
+            hint = (f"; the 'queries' at line {misplaced} is inside a table: in TOML, top-level fields must come "
+                    "before the first [table] header") if misplaced else ""
+            self.problem(("queries",), f"missing: give [[queries]] tables or queries = \"file.jsonl\"{hint}",
+                         line=misplaced)
+            return []
+        if isinstance(raw, str):
+            return self.read_jsonl_queries(raw)
+        if not isinstance(raw, list):
+            self.problem(("queries",), f"expected [[queries]] tables or a JSONL path, got {_describe(raw)}")
+            return []
+        queries, seen = [], {}
+        for i, item in enumerate(raw):
+            where = ("queries", i)
+            if not isinstance(item, dict):
+                self.problem(where, f"expected a [[queries]] table, got {_describe(item)}")
+                continue
+            query = self.check_query(item, lambda field, message, w=where: self.problem(w + field, message))
+            if query:
+                self.check_unique_query(query, seen, i + 1, lambda message, w=where: self.problem(w + ("id",), message))
+                queries.append(query)
+        if not queries and not self.problems:
+            self.problem(("queries",), "no queries")
+        return queries
+
+    def read_jsonl_queries(self, relative):
+        text = self.read_relative(relative, ("queries",), "queries file")
+        if text is None:
+            return []
+        source = str(self.folder / relative)
+        queries, seen = [], {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+
+            def report(field, message, number=number):
+                self.problems.append(Problem(source, number, _dotted(field) or "line", message))
+
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                report((), f"not valid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            if not isinstance(item, dict):
+                report((), f"expected a JSON object, got {_describe(item)}")
+                continue
+            query = self.check_query(item, report)
+            if query:
+                self.check_unique_query(query, seen, number, lambda message, r=report: r(("id",), message))
+                queries.append(query)
+        if not queries and not any(p.file == source for p in self.problems):
+            self.problems.append(Problem(source, None, "queries", "the file holds no queries"))
+        return queries
+
+    def check_query(self, item, report):
+        ok = True
+        for key in item:
+            if key not in ("id", "text", "category"):
+                report((key,), "unknown field (expected id, text, category)")
+        values = {}
+        for key, required in (("id", True), ("text", True), ("category", False)):
+            value = item.get(key, "")
+            if not isinstance(value, str):
+                report((key,), f"expected a string, got {_describe(value)}")
+                ok = False
+            elif required and not value.strip():
+                report((key,), "missing" if key not in item else "must not be empty")
+                ok = False
+            values[key] = value.strip() if isinstance(value, str) else ""
+        if ok and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", values["id"]):
+            report(("id",), f"{values['id']!r}: use letters, digits and - _ . : (at most 100)")
+            ok = False
+        return Query(values["id"], values["text"], values["category"]) if ok else None
+
+    @staticmethod
+    def check_unique_query(query, seen, position, report):
+        if query.id in seen:
+            report(f"duplicate query id {query.id!r} (first at {seen[query.id]})")
+        seen.setdefault(query.id, f"query {position}")
+
+    def read_relative(self, relative, where, what):
+        path = self.folder / relative
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self.problem(where, f"{what} {str(path)!r} not found (paths are relative to the design file)")
+        except (UnicodeDecodeError, IsADirectoryError) as exc:
+            self.problem(where, f"{what} {str(path)!r} cannot be read as UTF-8 text ({exc})")
+        return None
+
+
+def _dotted(path):
+    parts = []
+    for part in path:
+        if isinstance(part, int):
+            parts.append(f"[{part + 1}]")
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts)
+
+
+def _is_kind(value, kind):
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _kind_name(kind):
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+            dict: "a table", list: "a list of tables"}[kind]
+
+
+def _describe(value):
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    kind = {str: "a string", int: "a whole number", float: "a number"}.get(type(value), type(value).__name__)
+    return f"{value!r} ({kind})"
+
+
+def _toml_error_line(message):
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None

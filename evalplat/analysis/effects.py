@@ -1,0 +1,85 @@
+"""From fitted coefficients to the effects a reader sees: intervals, p-values, win probabilities.
+
+Every non-baseline level gets a Wald interval estimate +- q * SE, where SE and the quantile q
+come from the chosen interval method (model-based: normal; robust: Student's t with the
+cluster degrees of freedom).  p-values are Holm-adjusted (Holm 1979) over all non-baseline
+levels of all factors, which controls the family-wise error without assuming independence.
+"""
+import numpy as np
+from scipy import stats
+from scipy.special import expit
+
+
+def quantile(df):
+    """Two-sided 95% critical value: normal when df is None, else Student's t."""
+    return stats.norm.ppf(0.975) if df is None else stats.t.ppf(0.975, df)
+
+
+def p_value(z, df):
+    return 2 * (stats.norm.sf(abs(z)) if df is None else stats.t.sf(abs(z), df))
+
+
+def holm(p_values):
+    """Holm step-down adjusted p-values, in the input order."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    m = len(p)
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, (m - rank) * p[index])
+        adjusted[index] = min(running, 1.0)
+    return adjusted
+
+
+def effect_rows(variants, beta, model_se, robust_se, interval_se, df):
+    """One dict per level (baselines included with estimate 0), in factor order."""
+    q = quantile(df)
+    rows, column = [], 0
+    for factor, names in zip(variants.factors, variants.levels):
+        rows.append({"factor": factor, "level": names[0], "baseline": True, "estimate": 0.0,
+                     "std_error": 0.0, "robust_std_error": 0.0, "ci_low": 0.0, "ci_high": 0.0,
+                     "p_value": None, "p_holm": None, "win_probability": 0.5,
+                     "win_low": 0.5, "win_high": 0.5})
+        for level in names[1:]:
+            estimate, se = float(beta[column]), float(interval_se[column])
+            low, high = estimate - q * se, estimate + q * se
+            rows.append({
+                "factor": factor, "level": level, "baseline": False, "estimate": estimate,
+                "std_error": float(model_se[column]),
+                "robust_std_error": None if robust_se is None else float(robust_se[column]),
+                "ci_low": low, "ci_high": high,
+                "p_value": float(p_value(estimate / se, df)) if se > 0 else 1.0,
+                "win_probability": float(expit(estimate)),
+                "win_low": float(expit(low)), "win_high": float(expit(high)),
+            })
+            column += 1
+    tested = [row for row in rows if not row["baseline"]]
+    for row, adjusted in zip(tested, holm([row["p_value"] for row in tested]) if tested else []):
+        row["p_holm"] = float(adjusted)
+    return rows
+
+
+def best_combination(variants, beta, covariance, df):
+    """The level with the highest estimate in each factor, and its predicted win rate against
+    the all-baseline variant (position-neutral), with a delta-method interval on the log-odds
+    scale.  The maximum of estimates is optimistic (winner's curse); the report says so."""
+    chosen, contrast, column = {}, np.zeros(len(beta)), 0
+    for factor, names in zip(variants.factors, variants.levels):
+        values = np.concatenate([[0.0], beta[column:column + len(names) - 1]])
+        best = int(np.argmax(values))
+        chosen[factor] = names[best]
+        if best:
+            contrast[column + best - 1] = 1.0
+        column += len(names) - 1
+    estimate = float(contrast @ beta)
+    se = float(np.sqrt(contrast @ covariance @ contrast))
+    q = quantile(df)
+    matches = [variants.ids[v] for v in range(len(variants.ids))
+               if variants.level_names(v) == chosen]
+    return {
+        "levels": chosen, "log_odds": estimate, "std_error": se,
+        "win_rate": float(expit(estimate)), "win_low": float(expit(estimate - q * se)),
+        "win_high": float(expit(estimate + q * se)),
+        "variant": matches[0] if matches else None,
+    }

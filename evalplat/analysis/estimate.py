@@ -1,0 +1,108 @@
+"""Fit the effects of one data set: model, careless raters, and both kinds of standard error.
+
+`estimate_effects` is the one entry point the report, the simulations, the power analysis and
+the robustness check share, so they all see the same numbers.
+"""
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .careless import fit_careless
+from .effects import quantile
+from .model import collapse, fit_pairs, loglik_grad_hess, scale_for
+from .robust import two_way_cluster_covariance
+
+# Below this many query (or rater) clusters, cluster-robust errors are themselves too noisy to
+# lead with; the model-based errors are used and the report says so.
+MIN_CLUSTERS = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    both_bad: str = "tie"          # "tie": a both-bad judgment counts as a tie; "drop": ignored
+    careless: bool = True          # fit the random-clicker mixture when raters are known
+    prior_sd: float | None = 2.5   # N(0, prior_sd^2) on effects and position bias; None = MLE
+    interval: str = "auto"         # "auto" (robust when enough clusters), "robust" or "model"
+    gold_min_items: int = 3        # exclusion rule: raters with at least this many gold items...
+    gold_min_accuracy: float = 0.6  # ...and a lower gold accuracy are excluded
+
+
+@dataclass
+class Estimate:
+    beta: np.ndarray
+    gamma: float
+    fit: object                  # model.Fit
+    model_covariance: np.ndarray
+    robust: object               # robust.RobustVariance
+    interval_method: str         # "robust" or "model"
+    careless: object = None      # careless.CarelessFit or None
+    notes: list = None
+
+    @property
+    def p(self):
+        return len(self.beta)
+
+    @property
+    def covariance(self):
+        """The covariance the intervals use."""
+        return self.robust.covariance if self.interval_method == "robust" else self.model_covariance
+
+    @property
+    def df(self):
+        return self.robust.df if self.interval_method == "robust" else None
+
+    def std_errors(self, which=None):
+        covariance = {"robust": self.robust.covariance, "model": self.model_covariance,
+                      None: self.covariance}[which]
+        return np.sqrt(np.diag(covariance))
+
+    def interval(self, column):
+        se = self.std_errors()[column]
+        q = quantile(self.df)
+        return self.beta[column] - q * se, self.beta[column] + q * se
+
+
+def prepare(judgments, settings):
+    """The judgments that enter the effect fit: no gold items, both-bad handled."""
+    keep = judgments.gold == 0
+    if settings.both_bad == "drop":
+        keep &= ~judgments.both_bad
+    used = judgments.subset(keep)
+    if settings.both_bad == "tie" and np.any(used.both_bad):
+        winner = np.where(used.both_bad, 0, used.winner).astype(np.int8)
+        strength = np.where(used.both_bad, 0, used.strength).astype(np.int8)
+        used = replace(used, winner=winner, strength=strength)
+    return used
+
+
+def estimate_effects(dummies, judgments, settings=Settings(), start=None):
+    """Fit the model to (prepared) judgments and compute model-based and robust covariances."""
+    if len(judgments) == 0:
+        raise ValueError("no judgments left to analyse")
+    scale = scale_for(judgments.winner, judgments.strength)
+    lo, hi = scale.intervals(judgments.winner, judgments.strength)
+    rows = collapse(judgments.left, judgments.right, lo, hi, np.ones(len(judgments)), dummies, scale)
+    careless = None
+    n_raters = len(np.unique(judgments.rater[judgments.rater >= 0]))
+    if settings.careless and n_raters >= 2 and np.all(judgments.rater >= 0):
+        careless = fit_careless(rows, judgments.rater, prior_sd=settings.prior_sd)
+        fit = careless.fit
+        weight = careless.weight
+    else:
+        fit = fit_pairs(rows, prior_sd=settings.prior_sd, start=start)
+        weight = np.ones(len(judgments))
+    p = dummies.shape[1]
+    _, _, _, row_scores = loglik_grad_hess(rows, fit.params, p, settings.prior_sd, want_hessian=False,
+                                           want_scores=True)
+    scores = row_scores[rows.inverse] * weight[:, None]
+    robust = two_way_cluster_covariance(fit.information, scores, judgments.query, judgments.rater)
+    model_covariance = np.linalg.inv(fit.information)
+    enough = robust.n_queries >= MIN_CLUSTERS and (robust.n_raters == 0 or robust.n_raters >= MIN_CLUSTERS)
+    method = settings.interval if settings.interval != "auto" else ("robust" if enough else "model")
+    return Estimate(
+        beta=fit.beta, gamma=fit.gamma, fit=fit,
+        model_covariance=model_covariance[:p + 1, :p + 1],
+        robust=type(robust)(covariance=robust.covariance[:p + 1, :p + 1], df=robust.df,
+                            n_queries=robust.n_queries, n_raters=robust.n_raters),
+        interval_method=method, careless=careless, notes=[],
+    )

@@ -1,0 +1,304 @@
+"""The structured paired-comparison model and its maximum-likelihood fit.
+
+An answer's utility is the sum of its variant's treatment-coded factor-level effects, so a
+judgment's linear predictor is ``eta = (z_left - z_right) @ beta + gamma`` where ``gamma`` is
+the position (left) bias.  Outcomes are ordered categories, from "right much better" to "left
+much better", and follow a cumulative-logit model with thresholds symmetric around zero:
+
+    P(y <= k) = logistic(c_k - eta),   c = -c[::-1]
+
+(McCullagh 1980; for paired comparisons Agresti 1992, "Analysis of ordinal paired comparison
+data").  Which categories exist depends on the scale the data use:
+
+=========================  =====================================  ====================
+scale                      categories (low to high)               thresholds c
+=========================  =====================================  ====================
+left/right only            right, left                            (0)      -> Bradley-Terry
+with ties                  right, tie, left                       (-t1, t1)
+with strength              R much, R, L, L much                   (-t1, 0, t1)
+with ties and strength     R much, R, tie, L, L much              (-t2, -t1, t1, t2)
+=========================  =====================================  ====================
+
+A left/right judgment without a strength on a strength scale is an interval of categories
+("left better or much better"), so mixed data need no special casing.
+
+The log-likelihood is concave in (beta, gamma, t) because log(F(a) - F(b)) is concave for a
+log-concave F (Pratt 1981) and a, b are linear in the parameters; Newton's method with step
+halving therefore finds the maximum.  A weak Gaussian prior N(0, prior_sd^2) on beta and gamma
+(default sd 2.5 on the log-odds scale, as in Gelman et al. 2008's weakly informative priors)
+keeps estimates finite under separation or when a factor never varies within judged pairs; pass
+``prior_sd=None`` for the plain MLE.  Thresholds get a much weaker N(0, 10^2) so an unused
+category cannot push them to infinity.
+
+Rows with identical (pair, outcome) are collapsed into one weighted row before fitting, which
+makes a million judgments on a few dozen variants cost as much as a few thousand.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import expit
+
+THRESHOLD_PRIOR_SD = 10.0
+MAX_NEWTON_STEPS = 200
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The ordered outcome categories a data set uses, and how thresholds map to parameters."""
+    ties: bool
+    strength: bool
+
+    @property
+    def n_categories(self):
+        return 2 + self.ties + 2 * self.strength
+
+    @property
+    def category_names(self):
+        names = ["right much better", "right better", "tie", "left better", "left much better"]
+        keep = [self.strength, True, self.ties, True, self.strength]
+        return [name for name, k in zip(names, keep) if k]
+
+    def threshold_matrix(self):
+        """A with c = A @ t: one row per threshold, one column per free threshold parameter."""
+        if self.ties and self.strength:
+            return np.array([[0, -1], [-1, 0], [1, 0], [0, 1]], dtype=float)
+        if self.ties or self.strength:
+            rows = [[-1], [1]] if self.ties else [[-1], [0], [1]]
+            return np.array(rows, dtype=float)
+        return np.zeros((1, 0))
+
+    def intervals(self, winner, strength):
+        """Lowest and highest category index consistent with each judgment."""
+        k = self.n_categories
+        middle = (k - 1) // 2 if self.ties else None
+        winner = np.asarray(winner)
+        strength = np.asarray(strength)
+        lo = np.empty(len(winner), dtype=np.int64)
+        hi = np.empty(len(winner), dtype=np.int64)
+        left, right = winner > 0, winner < 0
+        if self.strength:
+            # left better / much better are the top two categories; blank strength means either.
+            lo[left] = np.where(strength[left] == 2, k - 1, k - 2)
+            hi[left] = np.where(strength[left] == 1, k - 2, k - 1)
+            lo[right] = np.where(strength[right] == 1, 1, 0)
+            hi[right] = np.where(strength[right] == 2, 0, 1)
+        else:
+            lo[left] = hi[left] = k - 1
+            lo[right] = hi[right] = 0
+        if middle is not None:
+            lo[winner == 0] = hi[winner == 0] = middle
+        return lo, hi
+
+    def start_thresholds(self, lo, hi, weight):
+        """Thresholds that reproduce the observed tie and 'much better' shares at eta = 0."""
+        def half_logit(share):
+            share = np.clip(share, 0.02, 0.98)
+            return np.log((1 + share) / (1 - share))
+
+        k, total = self.n_categories, max(weight.sum(), 1e-12)
+        tie_share = weight[(lo == hi) & (lo == (k - 1) // 2)].sum() / total if self.ties else 0.0
+        graded = (lo == hi) & ((lo <= 1) | (hi >= k - 2)) & (lo != (k - 1) // 2 if self.ties else True)
+        extreme = (lo == hi) & ((lo == 0) | (hi == k - 1))
+        much_share = weight[extreme].sum() / weight[graded].sum() if weight[graded].sum() > 0 else 0.3
+        if self.ties and self.strength:
+            t1 = half_logit(tie_share)
+            return np.array([t1, max(half_logit(1 - (1 - tie_share) * much_share), t1 + 0.1)])
+        if self.ties:
+            return np.array([half_logit(tie_share)])
+        if self.strength:
+            return np.array([half_logit(1 - much_share)])
+        return np.zeros(0)
+
+
+def scale_for(winner, strength):
+    """The smallest scale that holds every judgment."""
+    return Scale(ties=bool(np.any(winner == 0)), strength=bool(np.any(strength > 0)))
+
+
+@dataclass
+class PairData:
+    """Judgments as model rows: difference rows x, outcome intervals, and row weights."""
+    x: np.ndarray            # n x p   z_left - z_right
+    lo: np.ndarray           # n       lowest category
+    hi: np.ndarray           # n       highest category
+    weight: np.ndarray       # n       count (times a mixture weight)
+    scale: Scale
+    inverse: np.ndarray = None  # for collapsed data: row index of each original judgment
+
+
+def pair_data(dummies, left, right, winner, strength, scale=None, weight=None):
+    """Model rows for judgments, one per judgment (see `collapse` for the weighted form)."""
+    scale = scale or scale_for(winner, strength)
+    lo, hi = scale.intervals(winner, strength)
+    x = dummies[left] - dummies[right]
+    weight = np.ones(len(left)) if weight is None else np.asarray(weight, dtype=float)
+    return PairData(x=x, lo=lo, hi=hi, weight=weight, scale=scale)
+
+
+def collapse(left, right, lo, hi, weight, dummies, scale):
+    """Merge judgments with the same pair and outcome into weighted rows.
+
+    Returns PairData whose ``inverse`` maps each judgment to its row, so per-judgment scores
+    are ``scores[inverse]``.
+    """
+    keys = np.stack([left, right, lo, hi], axis=1)
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    summed = np.bincount(inverse, weights=weight, minlength=len(unique))
+    return PairData(
+        x=dummies[unique[:, 0]] - dummies[unique[:, 1]], lo=unique[:, 2], hi=unique[:, 3],
+        weight=summed, scale=scale, inverse=inverse,
+    )
+
+
+@dataclass
+class Fit:
+    beta: np.ndarray          # treatment-coded effects
+    gamma: float              # position (left) bias
+    thresholds: np.ndarray    # free threshold parameters t
+    information: np.ndarray   # observed information (negative Hessian incl. prior), (p+1+m)^2
+    loglik: float             # log-likelihood without the prior
+    converged: bool
+    iterations: int
+    scale: Scale
+    prior_sd: float | None
+    notes: list = field(default_factory=list)
+
+    @property
+    def params(self):
+        return np.concatenate([self.beta, [self.gamma], self.thresholds])
+
+    def covariance(self):
+        return np.linalg.inv(self.information)
+
+    def std_errors(self):
+        return np.sqrt(np.diag(self.covariance()))
+
+
+def _cdf_pieces(z):
+    """F, f, f' of the logistic distribution at z, with the limits at +-infinity."""
+    finite = np.isfinite(z)
+    big = np.where(finite, z, 0.0)
+    cdf = np.where(finite, expit(big), (z > 0).astype(float))
+    density = np.where(finite, cdf * (1 - cdf), 0.0)
+    slope = density * (1 - 2 * cdf)
+    return cdf, density, slope
+
+
+def _ends(data, params, p):
+    """a = c_hi - eta and b = c_(lo-1) - eta for each row, plus the threshold rows used."""
+    beta, gamma, t = params[:p], params[p], params[p + 1:]
+    A = data.scale.threshold_matrix()
+    cuts = np.concatenate([[-np.inf], A @ t if A.shape[1] else np.zeros(A.shape[0]), [np.inf]])
+    eta = data.x @ beta + gamma
+    # Category k spans (c_{k-1}, c_k]; cuts is padded so cuts[k + 1] is c_k.
+    a = cuts[data.hi + 1] - eta
+    b = cuts[data.lo] - eta
+    padded = np.vstack([np.zeros(A.shape[1]), A, np.zeros(A.shape[1])])
+    return a, b, padded[data.hi + 1], padded[data.lo]
+
+
+def _interval_probability(a, b):
+    """F(a) - F(b) computed on the side of the distribution where it does not cancel."""
+    flip = b > 0
+    upper = np.where(flip, -b, a)
+    lower = np.where(flip, -a, b)
+    with np.errstate(over="ignore"):
+        return expit(upper) - np.where(np.isneginf(lower), 0.0, expit(lower))
+
+
+def row_loglik(data, params, p):
+    a, b, _, _ = _ends(data, params, p)
+    with np.errstate(divide="ignore"):
+        return np.log(_interval_probability(a, b))
+
+
+def _prior_precision(p, m, prior_sd):
+    beta_precision = 0.0 if prior_sd is None else 1.0 / prior_sd ** 2
+    return np.concatenate([np.full(p + 1, beta_precision), np.full(m, 1.0 / THRESHOLD_PRIOR_SD ** 2)])
+
+
+def loglik_grad_hess(data, params, p, prior_sd, want_hessian=True, want_scores=False):
+    """Penalised log-likelihood, its gradient and Hessian (FastChat's bt_loss_and_grad shape).
+
+    With ``want_scores`` also returns the per-row score vectors (unweighted, without the prior)
+    that the cluster-robust variance needs.
+    """
+    a, b, A_hi, A_lo = _ends(data, params, p)
+    prob = _interval_probability(a, b)
+    if np.any(prob <= 0):
+        return -np.inf, None, None, None
+    _, f_a, df_a = _cdf_pieces(a)
+    _, f_b, df_b = _cdf_pieces(b)
+    g_a, g_b = f_a / prob, -f_b / prob
+    w = data.weight
+    x1 = np.column_stack([data.x, np.ones(len(w))])          # columns of beta and gamma
+    m = A_hi.shape[1]
+    precision = _prior_precision(p, m, prior_sd)
+    value = float(w @ np.log(prob)) - 0.5 * float(precision @ params ** 2)
+    d_eta = -(g_a + g_b)
+    d_t = g_a[:, None] * A_hi + g_b[:, None] * A_lo
+    grad = np.concatenate([x1.T @ (w * d_eta), d_t.T @ w]) - precision * params
+    hess = None
+    if want_hessian:
+        h_aa = df_a / prob - g_a ** 2
+        h_bb = -df_b / prob - g_b ** 2
+        h_ab = -g_a * g_b
+        h_eta = h_aa + h_bb + 2 * h_ab
+        hess = np.empty((p + 1 + m, p + 1 + m))
+        hess[:p + 1, :p + 1] = (x1 * (w * h_eta)[:, None]).T @ x1
+        if m:
+            cross = -((h_aa + h_ab)[:, None] * A_hi + (h_ab + h_bb)[:, None] * A_lo)
+            hess[:p + 1, p + 1:] = (x1 * w[:, None]).T @ cross
+            hess[p + 1:, :p + 1] = hess[:p + 1, p + 1:].T
+            tt = ((A_hi * (w * h_aa)[:, None]).T @ A_hi + (A_lo * (w * h_bb)[:, None]).T @ A_lo
+                  + (A_hi * (w * h_ab)[:, None]).T @ A_lo + (A_lo * (w * h_ab)[:, None]).T @ A_hi)
+            hess[p + 1:, p + 1:] = tt
+        hess -= np.diag(precision)
+    scores = np.column_stack([x1 * d_eta[:, None], d_t]) if want_scores else None
+    return value, grad, hess, scores
+
+
+def fit_pairs(data, prior_sd=2.5, start=None, tol=1e-9):
+    """Maximise the (penalised) likelihood of PairData by Newton's method with step halving."""
+    p = data.x.shape[1]
+    m = data.scale.threshold_matrix().shape[1]
+    params = np.zeros(p + 1 + m) if start is None else np.array(start, dtype=float)
+    if start is None and m:
+        # Start thresholds from the marginal tie / strength shares of the rows.
+        params[p + 1:] = data.scale.start_thresholds(data.lo, data.hi, data.weight)
+    value, grad, hess, _ = loglik_grad_hess(data, params, p, prior_sd)
+    converged = False
+    for iteration in range(1, MAX_NEWTON_STEPS + 1):
+        try:
+            step = np.linalg.solve(hess, -grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(hess, -grad, rcond=None)[0]
+        size = 1.0
+        while size > 1e-10:
+            candidate = params + size * step
+            new_value, new_grad, new_hess, _ = loglik_grad_hess(data, candidate, p, prior_sd)
+            if new_value >= value - 1e-12 * abs(value):
+                break
+            size /= 2
+        else:
+            break
+        params, value, grad, hess = candidate, new_value, new_grad, new_hess
+        if np.max(np.abs(size * step)) < tol or np.max(np.abs(grad)) < tol:
+            converged = True
+            break
+    loglik = float(data.weight @ row_loglik(data, params, p))
+    return Fit(
+        beta=params[:p], gamma=float(params[p]), thresholds=params[p + 1:], information=-hess,
+        loglik=loglik, converged=converged, iterations=iteration, scale=data.scale, prior_sd=prior_sd,
+    )
+
+
+def predict_probabilities(fit, x, position=1.0):
+    """Category probabilities for difference rows x (position 1 = the first answer on the left)."""
+    A = fit.scale.threshold_matrix()
+    cuts = A @ fit.thresholds if A.shape[1] else np.zeros(A.shape[0])
+    eta = np.atleast_2d(x) @ fit.beta + position * fit.gamma
+    cdf = expit(cuts[None, :] - eta[:, None])
+    cdf = np.column_stack([np.zeros(len(eta)), cdf, np.ones(len(eta))])
+    return np.diff(cdf, axis=1)

@@ -1,0 +1,66 @@
+"""Simulated raters: judgments drawn from a known truth, for power analysis and for checking that
+the analysis recovers what it should.
+
+A simulated attentive rater sees a pair of answers whose quality difference is the variants'
+true utility difference plus each answer's own quality offset (answer-level noise: an answer is
+one draw from its variant, shared by every judgment of that (variant, query)), adds the position
+bias and a logistic error, and reports the category the cumulative-logit thresholds give.  A
+careless rater (a whole rater, drawn with probability `careless_share`) clicks uniformly among the
+scale's buttons.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import Scale
+from .tables import judgments_from_arrays
+
+SCALES = {"2-way": Scale(ties=False, strength=False), "3-way": Scale(ties=True, strength=False),
+          "5-point": Scale(ties=True, strength=True)}
+# Category index -> (winner, strength) on each scale, low to high.
+OUTCOMES = {
+    "2-way": [(-1, 0), (1, 0)],
+    "3-way": [(-1, 0), (0, 0), (1, 0)],
+    "5-point": [(-1, 2), (-1, 1), (0, 0), (1, 1), (1, 2)],
+}
+
+
+@dataclass(frozen=True)
+class SimulatedRaters:
+    scale: str = "5-point"
+    position_bias: float = 0.2      # log-odds added in favour of the left answer
+    tie_threshold: float = 0.4      # t1: |latent| below this is a tie (3-way, 5-point)
+    strong_threshold: float = 1.6   # t2: |latent| above this is "much better" (5-point)
+    careless_share: float = 0.1     # share of raters who click at random
+    answer_sd: float = 0.3          # SD of each answer's own quality offset
+
+    def thresholds(self):
+        scale = SCALES[self.scale]
+        params = {(True, True): [self.tie_threshold, self.strong_threshold],
+                  (True, False): [self.tie_threshold], (False, True): [self.strong_threshold],
+                  (False, False): []}[(scale.ties, scale.strength)]
+        matrix = scale.threshold_matrix()
+        return matrix @ np.array(params) if matrix.shape[1] else np.zeros(matrix.shape[0])
+
+
+def simulate_judgments(dummies, beta, rater, query, left, right, raters, rng, n_queries=None):
+    """Draw one judgment per scheduled item; returns `Judgments` plus the careless raters' ids."""
+    rater, query = np.asarray(rater), np.asarray(query)
+    left, right = np.asarray(left), np.asarray(right)
+    n_queries = n_queries or int(query.max()) + 1
+    n_raters = int(rater.max()) + 1
+    utility = dummies @ np.asarray(beta, dtype=float)
+    answer_offset = rng.normal(0.0, raters.answer_sd, size=(len(utility), n_queries))
+    latent = (utility[left] + answer_offset[left, query] - utility[right] - answer_offset[right, query]
+              + raters.position_bias + rng.logistic(size=len(left)))
+    category = np.searchsorted(raters.thresholds(), latent)
+    careless = rng.random(n_raters) < raters.careless_share
+    clicks = careless[rater]
+    n_categories = len(OUTCOMES[raters.scale])
+    category[clicks] = rng.integers(0, n_categories, size=int(clicks.sum()))
+    outcomes = np.array(OUTCOMES[raters.scale])
+    judgments = judgments_from_arrays(
+        left, right, outcomes[category, 0], outcomes[category, 1], query, rater,
+        queries=[f"q{i + 1}" for i in range(n_queries)], raters=[f"r{i + 1}" for i in range(n_raters)],
+    )
+    return judgments, np.flatnonzero(careless)

@@ -1,0 +1,219 @@
+"""An experiment is a design file turned into rows: factors, levels, variants, queries.
+
+The design matrix (which level each variant takes) is stored when the
+experiment is created and never regenerated: array libraries reorder rows
+between versions, and judgments refer to variants by their stored identity.
+"""
+from django.conf import settings
+from django.db import models, transaction
+
+from designs.prompts import compose
+from designs.spec import Factor as DesignFactor
+from designs.spec import Level as DesignLevel
+
+
+class ExperimentExists(Exception):
+    pass
+
+
+class ExperimentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(owner=user)
+
+    @transaction.atomic
+    def create_from_design(self, design, matrix, *, owner=None, replace=False):
+        """Create the rows for `design` laid out by `matrix` (a designs.matrix.DesignMatrix).
+
+        Importing a name that exists is an error unless `replace` is set and the
+        old experiment has neither answers nor judgments, which would be orphaned.
+        """
+        existing = self.select_for_update().filter(slug=design.name).first()
+        if existing is not None:
+            if not replace:
+                raise ExperimentExists(
+                    f"an experiment named {design.name!r} exists already; use --replace to overwrite it "
+                    "(allowed only while it has no answers or judgments)")
+            blocker = existing.replacement_blocker()
+            if blocker:
+                raise ExperimentExists(f"cannot replace {design.name!r}: {blocker}")
+            existing.delete()
+
+        from designs.aliasing import alias_report
+
+        names = [f.name for f in design.factors]
+        experiment = self.create(
+            slug=design.name, title=design.title, question=design.question, owner=owner,
+            design_text=design.text, design_path=design.path, design_sha256=design.sha256,
+            array_name=matrix.array_name, foldover=matrix.foldover,
+            alias_report=alias_report(matrix.runs, design.levels_per_factor, names).as_dict(),
+            system_template=design.system_template, user_template=design.user_template,
+            generation=design.generation, rating=design.rating.as_dict(),
+        )
+        level_rows = []
+        for position, factor in enumerate(design.factors):
+            row = Factor.objects.create(experiment=experiment, name=factor.name, position=position,
+                                        target=factor.target or "")
+            level_rows.append([
+                Level.objects.create(factor=row, name=level.name, position=i, value=level.value)
+                for i, level in enumerate(factor.levels)
+            ])
+        variants = []
+        for position, run in enumerate(matrix.runs):
+            variant = Variant.objects.create(experiment=experiment, code=f"v{position + 1}", position=position)
+            variant.levels.set(level_rows[f][int(symbol)] for f, symbol in enumerate(run))
+            variants.append(variant)
+        for position, mirror in enumerate(matrix.mirror_of):
+            if mirror >= 0:
+                variants[position].mirror = variants[mirror]
+                variants[position].save(update_fields=["mirror"])
+        Query.objects.bulk_create(
+            Query(experiment=experiment, key=q.id, text=q.text, category=q.category, position=i)
+            for i, q in enumerate(design.queries)
+        )
+        return experiment
+
+
+class Experiment(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        GENERATING = "generating", "Generating answers"
+        READY = "ready", "Answers ready"
+        RATING = "rating", "Rating open"
+        CLOSED = "closed", "Rating closed"
+
+    slug = models.SlugField(max_length=63, unique=True)
+    title = models.CharField(max_length=300)
+    question = models.TextField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="experiments")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    design_text = models.TextField(help_text="The design file exactly as imported.")
+    design_path = models.CharField(max_length=500, blank=True)
+    design_sha256 = models.CharField(max_length=64)
+    array_name = models.CharField(max_length=100)
+    foldover = models.BooleanField(default=False)
+    alias_report = models.JSONField(default=dict)
+    system_template = models.TextField(blank=True)
+    user_template = models.TextField()
+    generation = models.JSONField(default=dict)
+    rating = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ExperimentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.slug
+
+    @property
+    def instructions(self):
+        return self.rating.get("instructions", "")
+
+    def replacement_blocker(self):
+        """Why this experiment may not be replaced, or '' when it may."""
+        answers = getattr(self, "answers", None)
+        if answers is not None and answers.exists():
+            return f"it has {answers.count()} answers"
+        assignments = getattr(self, "assignments", None)
+        if assignments is not None and assignments.filter(judgment__isnull=False).exists():
+            return "it has judgments"
+        return ""
+
+    def design_factors(self):
+        """The factors as designs.spec objects, in design order (for prompt composition)."""
+        return [
+            DesignFactor(name=f.name, target=f.target or None,
+                         levels=tuple(DesignLevel(l.name, l.value) for l in f.levels.all()))
+            for f in self.factors.prefetch_related("levels")
+        ]
+
+    def prompt_for(self, variant, query, factors=None):
+        """The chat messages and generation settings for one (variant, query).
+
+        Pass `factors` (from design_factors()) when composing many prompts, to
+        avoid one query per call.
+        """
+        return compose(self.system_template, self.user_template, self.generation,
+                       factors if factors is not None else self.design_factors(),
+                       variant.level_names(), query.text)
+
+    def variants_table(self):
+        """Rows for variants.csv: (code, [level name per factor]) in run order."""
+        factor_names = list(self.factors.values_list("name", flat=True))
+        rows = []
+        for variant in self.variants.prefetch_related("levels__factor"):
+            names = variant.level_names()
+            rows.append((variant.code, [names[f] for f in factor_names]))
+        return factor_names, rows
+
+
+class Factor(models.Model):
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="factors")
+    name = models.CharField(max_length=63)
+    position = models.PositiveIntegerField()
+    target = models.CharField(max_length=63, blank=True, help_text="Empty for a text factor.")
+
+    class Meta:
+        ordering = ["experiment", "position"]
+        constraints = [models.UniqueConstraint(fields=["experiment", "name"], name="unique_factor_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class Level(models.Model):
+    factor = models.ForeignKey(Factor, on_delete=models.CASCADE, related_name="levels")
+    name = models.CharField(max_length=63)
+    position = models.PositiveIntegerField(help_text="0 is the baseline.")
+    value = models.JSONField()
+
+    class Meta:
+        ordering = ["factor", "position"]
+        constraints = [models.UniqueConstraint(fields=["factor", "name"], name="unique_level_name")]
+
+    def __str__(self):
+        return f"{self.factor.name}={self.name}"
+
+    @property
+    def is_baseline(self):
+        return self.position == 0
+
+
+class Variant(models.Model):
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    code = models.CharField(max_length=20)
+    position = models.PositiveIntegerField()
+    levels = models.ManyToManyField(Level, related_name="variants")
+    mirror = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                               help_text="The foldover mirror image of this run, if any.")
+
+    class Meta:
+        ordering = ["experiment", "position"]
+        constraints = [models.UniqueConstraint(fields=["experiment", "code"], name="unique_variant_code")]
+
+    def __str__(self):
+        return self.code
+
+    def level_names(self):
+        """{factor name: level name}; uses prefetched levels__factor when present."""
+        return {level.factor.name: level.name for level in self.levels.all()}
+
+
+class Query(models.Model):
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="queries")
+    key = models.CharField(max_length=100, help_text="The query's id in the design file.")
+    text = models.TextField()
+    category = models.CharField(max_length=100, blank=True)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["experiment", "position"]
+        verbose_name_plural = "queries"
+        constraints = [models.UniqueConstraint(fields=["experiment", "key"], name="unique_query_key")]
+
+    def __str__(self):
+        return self.key

@@ -1,0 +1,267 @@
+"""Raters, the links that bring them in, what they are asked to judge and what they answer.
+
+Everything a rater's browser sees is addressed by a random public id
+(`secrets.token_urlsafe`), never by a primary key, so URLs say nothing about
+order, count or variant.
+"""
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from evalplat.rating import conf
+
+
+def new_token():
+    return secrets.token_urlsafe(18)
+
+
+def new_completion_code():
+    return secrets.token_hex(4).upper()
+
+
+class Invite(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", "One rater"
+        STUDY = "study", "Study link (a new rater per participant)"
+
+    class Platform(models.TextChoices):
+        NONE = "none", "None"
+        PROLIFIC = "prolific", "Prolific"
+        MTURK = "mturk", "Amazon Mechanical Turk"
+
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="invites")
+    token = models.CharField(max_length=40, unique=True, default=new_token)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STUDY)
+    platform = models.CharField(max_length=10, choices=Platform.choices, default=Platform.NONE)
+    label = models.CharField(max_length=200, blank=True)
+    completion_code = models.CharField(max_length=40, default=new_completion_code)
+    completion_url = models.URLField(
+        max_length=500, blank=True,
+        help_text="Where to send a rater who finished; {code} is replaced by the completion code.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.label or f"{self.get_kind_display()} {self.token[:6]}…"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+    def completion_redirect(self):
+        if not self.completion_url:
+            return ""
+        return self.completion_url.replace("{code}", self.completion_code)
+
+
+class Rater(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Judging"
+        FINISHED = "finished", "Finished"
+        STOPPED = "stopped", "Stopped (failed attention checks)"
+
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="raters")
+    invite = models.ForeignKey(Invite, null=True, blank=True, on_delete=models.SET_NULL, related_name="raters")
+    public_id = models.CharField(max_length=40, unique=True, default=new_token)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # Crowd-platform identity (Prolific PROLIFIC_PID / MTurk workerId) and the
+    # rest of what the platform passed, kept for payment and for the analysis.
+    external_id = models.CharField(max_length=200, blank=True)
+    platform_params = models.JSONField(default=dict, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    gold_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            # A participant who reopens the study link resumes instead of starting over.
+            models.UniqueConstraint(fields=["invite", "external_id"], condition=~Q(external_id=""),
+                                    name="one_rater_per_participant"),
+        ]
+
+    def __str__(self):
+        return self.external_id or self.public_id[:8]
+
+    def count_gold_failure(self):
+        """Count a failed attention item; stop the rater at the configured threshold."""
+        Rater.objects.filter(pk=self.pk).update(gold_failures=F("gold_failures") + 1)
+        self.refresh_from_db(fields=["gold_failures"])
+        if self.gold_failures >= conf.gold_stop_after():
+            Rater.objects.filter(pk=self.pk, status=self.Status.ACTIVE).update(
+                status=self.Status.STOPPED, finished_at=timezone.now())
+            self.refresh_from_db(fields=["status", "finished_at"])
+
+    @property
+    def should_be_warned(self):
+        return self.gold_failures >= conf.gold_warn_after()
+
+    def finish(self):
+        Rater.objects.filter(pk=self.pk, status=self.Status.ACTIVE).update(
+            status=self.Status.FINISHED, finished_at=timezone.now())
+        self.refresh_from_db(fields=["status", "finished_at"])
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=Assignment.Status.ISSUED)
+
+    def done(self):
+        return self.filter(status__in=[Assignment.Status.JUDGED, Assignment.Status.SKIPPED])
+
+    def abandoned(self, now=None):
+        return self.filter(status=Assignment.Status.ISSUED, expires_at__lt=now or timezone.now())
+
+
+class Assignment(models.Model):
+    """One item put to one rater: a query and two answers, in the order shown."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Waiting for the rater"
+        JUDGED = "judged", "Judged"
+        SKIPPED = "skipped", "Skipped (problem reported)"
+        EXPIRED = "expired", "Abandoned and handed on"
+
+    class Kind(models.TextChoices):
+        NEW = "new", "Scheduled"
+        REPLICA = "replica", "Second rater (agreement)"
+        REISSUE = "reissue", "Reissued after being abandoned"
+        GOLD = "gold", "Attention item"
+
+    class Side(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="assignments")
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="assignments")
+    query = models.ForeignKey("experiments.Query", on_delete=models.CASCADE, related_name="+")
+    left_answer = models.ForeignKey("generation.Answer", on_delete=models.CASCADE, related_name="+")
+    right_answer = models.ForeignKey("generation.Answer", on_delete=models.CASCADE, related_name="+")
+    public_id = models.CharField(max_length=40, unique=True, default=new_token)
+    position = models.PositiveIntegerField(help_text="0 for the rater's first item.")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NEW)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies",
+                               help_text="The item this one repeats (replica) or takes over (reissue).")
+    is_gold = models.BooleanField(default=False)
+    gold_better = models.CharField(max_length=5, choices=Side.choices, blank=True,
+                                   help_text="For attention items: the side holding the on-topic answer.")
+    problem = models.CharField(max_length=20, blank=True)
+    problem_note = models.TextField(blank=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    shown_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["rater", "position"]
+        constraints = [
+            # Two tabs asking for "the next item" at once cannot both create one.
+            models.UniqueConstraint(fields=["rater", "position"], name="one_assignment_per_rater_position"),
+            # An abandoned item is handed on once, and an item gets one second rater.
+            models.UniqueConstraint(fields=["source", "kind"], condition=Q(source__isnull=False),
+                                    name="one_copy_of_each_kind"),
+        ]
+        indexes = [models.Index(fields=["experiment", "status"])]
+
+    def __str__(self):
+        return self.public_id
+
+    def mark_shown(self):
+        """Start the clock the first time the item is rendered (not on a reload)."""
+        if self.shown_at is None:
+            now = timezone.now()
+            Assignment.objects.filter(pk=self.pk, shown_at__isnull=True).update(shown_at=now)
+            self.refresh_from_db(fields=["shown_at"])
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.JUDGED, self.Status.SKIPPED)
+
+    def record_judgment(self, *, winner, strength, both_bad, rationale):
+        """Store the rater's judgment once; a repeated submit returns None and changes nothing.
+
+        An item that was handed on after its rater went quiet still takes its
+        first rater's judgment: a judgment is never thrown away.
+        """
+        with transaction.atomic():
+            locked = Assignment.objects.select_for_update().get(pk=self.pk)
+            if locked.is_finished:
+                return None
+            now = timezone.now()
+            started = locked.shown_at or locked.issued_at
+            try:
+                with transaction.atomic():
+                    judgment = Judgment.objects.create(
+                        assignment=locked, winner=winner, strength=strength, both_bad=both_bad,
+                        rationale=rationale, time_on_item_ms=max(0, int((now - started).total_seconds() * 1000)),
+                    )
+            except IntegrityError:
+                return None  # a simultaneous submit of the same item won
+            Assignment.objects.filter(pk=self.pk).update(status=self.Status.JUDGED, finished_at=now)
+        if locked.is_gold and winner != locked.gold_better:
+            self.rater.count_gold_failure()
+        return judgment
+
+    def report_problem(self, problem, note):
+        """Skip an item the rater cannot judge, keeping why."""
+        return Assignment.objects.filter(
+            pk=self.pk, status__in=[self.Status.ISSUED, self.Status.EXPIRED],
+        ).update(status=self.Status.SKIPPED, problem=problem, problem_note=note, finished_at=timezone.now())
+
+
+class Judgment(models.Model):
+    class Winner(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+        TIE = "tie", "About the same"
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="judgment")
+    winner = models.CharField(max_length=5, choices=Winner.choices)
+    strength = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                help_text="1 = better, 2 = much better; empty for a tie.")
+    both_bad = models.BooleanField(default=False)
+    rationale = models.TextField(blank=True)
+    time_on_item_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.assignment_id}: {self.winner}"
+
+    @property
+    def passed_gold(self):
+        return self.winner == self.assignment.gold_better
+
+
+class LeakFlag(models.Model):
+    """An answer that could tell a rater which variant wrote it."""
+
+    class Kind(models.TextChoices):
+        SYSTEM_PROMPT = "system-prompt", "Quotes its system prompt"
+        LEVEL_TEXT = "level-text", "Quotes a level text"
+        MODEL_NAME = "model-name", "Names a model"
+
+    answer = models.ForeignKey("generation.Answer", on_delete=models.CASCADE, related_name="leak_flags")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    evidence = models.CharField(max_length=300, help_text="The words that matched.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["answer", "kind"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.evidence}"
