@@ -14,12 +14,14 @@ A run against its mirror image differs in every factor, so it is the most
 informative pair; a pair that differs in one factor of seven carries about a
 seventh of that.
 
-`PairScheduler` adds one item at a time: it takes the least-used query the
-rater may still see, then the pair that most increases log det of the
-accumulated information (at the current effect estimates when given), and
-among pairs within a small tolerance of the best prefers rarely used variants
-and rarely judged (query, pair) cells, so queries, variants and sides stay
-balanced. It holds no database state; the rating app replays its history
+`PairScheduler` adds one item at a time: among the least-used queries the
+rater may still see, it takes the pair that most increases the information
+about every main effect (at the current effect estimates when given): the sum
+over factors of log det of the factor's information adjusted for the others,
+divided by its degrees of freedom — a D-criterion in which each factor counts
+the same. Among pairs within a small tolerance of the best it prefers rarely
+used variants and rarely judged (query, pair) cells, so queries, variants and
+sides stay balanced. It holds no database state; the rating app replays its history
 into it (`record`) and asks for the next pair (`choose`).
 """
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-# A pair counts as "as good as the best" when its log det gain is within this
+# A pair counts as "as good as the best" when its information gain is within this
 # share of the best gain; among those, balance decides. Small enough that the
 # mirror pairs of a foldover design keep winning over their neighbours.
 GAIN_TOLERANCE = 0.02
@@ -154,14 +156,14 @@ class PairScheduler:
         self.side_balance = np.zeros(n_runs)  # times on the left minus times on the right
         self.query_uses = np.zeros(n_queries)
         self.cell_uses = np.zeros((n_queries, len(self.first)))
-        self.rater_query_uses: dict[int, np.ndarray] = {}
-        self.rater_seen: dict[int, np.ndarray] = {}
+        self._rater_query_uses: dict[int, np.ndarray] = {}
+        self._rater_seen: dict[int, np.ndarray] = {}
 
     def _rater_state(self, rater):
-        if rater not in self.rater_seen:
-            self.rater_seen[rater] = np.zeros((self.n_queries, len(self.first)), dtype=bool)
-            self.rater_query_uses[rater] = np.zeros(self.n_queries)
-        return self.rater_seen[rater], self.rater_query_uses[rater]
+        if rater not in self._rater_seen:
+            self._rater_seen[rater] = np.zeros((self.n_queries, len(self.first)), dtype=bool)
+            self._rater_query_uses[rater] = np.zeros(self.n_queries)
+        return self._rater_seen[rater], self._rater_query_uses[rater]
 
     def record(self, item: ScheduledItem) -> None:
         """Add one item (new or replayed from the database) to the state."""
@@ -197,8 +199,11 @@ class PairScheduler:
         np.add.at(self.side_balance, right, -1)
         np.add.at(self.query_uses, queries, 1)
         np.add.at(self.cell_uses, (queries, pairs), 1)
-        for item, pair in zip(items, pairs):
-            self._mark(item.rater, item.query, pair)
+        for rater in np.unique(raters):
+            mine = raters == rater
+            seen, query_uses = self._rater_state(int(rater))
+            seen[queries[mine], pairs[mine]] = True
+            np.add.at(query_uses, queries[mine], 1)
 
     def mark_seen(self, item: ScheduledItem) -> None:
         """Note that a rater saw an item that brought no information (skipped, handed on)."""
@@ -230,22 +235,47 @@ class PairScheduler:
         if not has_pair.any():
             return None
         _, rater_query_uses = self._rater_state(rater)
-        queries = np.flatnonzero(has_pair)
-        order = np.lexsort((self.rng.random(len(queries)), rater_query_uses[queries], self.query_uses[queries]))
-        query = int(queries[order[0]])
-
-        candidates = np.flatnonzero(feasible[query])
-        d = self.differences[candidates]
-        gains = np.log1p(self.weights[candidates] * np.einsum("kp,pq,kq->k", d, self.inverse, d))
-        near_best = candidates[gains >= gains.max() * (1.0 - GAIN_TOLERANCE)]
-        i, j = self.first[near_best], self.second[near_best]
+        # Queries stay balanced: only the least-used ones are open for this item.
+        usage = np.where(has_pair, self.query_uses, np.inf)
+        queries = np.flatnonzero(usage == usage.min())
+        cells = feasible[queries]
+        pairs = np.flatnonzero(cells.any(axis=0))
+        d = self.differences[pairs]
+        gains = self._gains(d, self.weights[pairs])
+        near_best = np.zeros(len(self.first), dtype=bool)
+        near_best[pairs[gains >= gains.max() * (1.0 - GAIN_TOLERANCE)]] = True
+        rows, ks = np.nonzero(cells & near_best[None, :])
+        qs = queries[rows]
         order = np.lexsort((
-            self.rng.random(len(near_best)),
-            self.cell_uses[query, near_best],
-            self.variant_uses[i] + self.variant_uses[j],
+            self.rng.random(len(ks)),
+            rater_query_uses[qs],
+            self.cell_uses[qs, ks],
+            self.variant_uses[self.first[ks]] + self.variant_uses[self.second[ks]],
         ))
-        k = int(near_best[order[0]])
+        query, k = int(qs[order[0]]), int(ks[order[0]])
         return self._oriented(rater, query, int(self.first[k]), int(self.second[k]))
+
+    def _gains(self, d, w):
+        """Increase of sum_f log det(S_f) / df_f for each candidate difference row of `d`.
+
+        S_f is factor f's information adjusted for all other factors (its Schur
+        complement), so the criterion is the log of the geometric mean of the
+        per-factor efficiencies that `schedule_efficiency` reports: every
+        factor counts the same, whatever its number of levels. Plain D-optimality
+        would weight a factor by its number of parameters and starve
+        two-level factors in mixed designs. After adding w d d^T,
+        (M^-1)_ff loses c u_f u_f^T with u = M^-1 d and c = w / (1 + w d'M^-1 d),
+        so each factor's gain is -log(1 - c u_f' S_f u_f).
+        """
+        u = d @ self.inverse
+        c = w / (1.0 + w * np.einsum("kp,kp->k", u, d))
+        total = np.zeros(len(d))
+        for block in self.factor_slices:
+            u_f = u[:, block]
+            adjusted = np.linalg.inv(self.inverse[block, block])
+            shrink = c * np.einsum("kp,pq,kq->k", u_f, adjusted, u_f)
+            total -= np.log1p(-np.minimum(shrink, 1.0 - 1e-12)) / (block.stop - block.start)
+        return total
 
     def _oriented(self, rater, query, i, j) -> ScheduledItem:
         # The variant that has been on the left more often goes right.

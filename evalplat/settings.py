@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "evalplat.generation",
     "evalplat.rating",
     "evalplat.analysis",
+    "evalplat.demo",
 ]
 
 MIDDLEWARE = [

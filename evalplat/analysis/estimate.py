@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .careless import fit_careless
+from .careless import fit_careless, mixture_information
 from .effects import quantile
 from .model import collapse, fit_pairs, loglik_grad_hess, scale_for
 from .robust import two_way_cluster_covariance
@@ -36,7 +36,8 @@ class Estimate:
     robust: object               # robust.RobustVariance
     interval_method: str         # "robust" or "model"
     careless: object = None      # careless.CarelessFit or None
-    notes: list = None
+    scores: np.ndarray = None    # per judgment score vector (weighted), for influence measures
+    influence: np.ndarray = None  # covariance of all model parameters: maps scores to influence
 
     @property
     def p(self):
@@ -94,9 +95,16 @@ def estimate_effects(dummies, judgments, settings=Settings(), start=None):
     p = dummies.shape[1]
     _, _, _, row_scores = loglik_grad_hess(rows, fit.params, p, settings.prior_sd, want_hessian=False,
                                            want_scores=True)
-    scores = row_scores[rows.inverse] * weight[:, None]
-    robust = two_way_cluster_covariance(fit.information, scores, judgments.query, judgments.rater)
-    model_covariance = np.linalg.inv(fit.information)
+    judgment_scores = row_scores[rows.inverse]
+    scores = judgment_scores * weight[:, None]
+    information = fit.information
+    if careless is not None:
+        mixture = mixture_information(careless, fit.information, judgment_scores, judgments.rater, rows)
+        if mixture is not None:
+            information, scores = mixture
+    robust = two_way_cluster_covariance(information, scores, judgments.query, judgments.rater)
+    full_covariance = np.linalg.inv(information)
+    model_covariance = full_covariance
     enough = robust.n_queries >= MIN_CLUSTERS and (robust.n_raters == 0 or robust.n_raters >= MIN_CLUSTERS)
     method = settings.interval if settings.interval != "auto" else ("robust" if enough else "model")
     return Estimate(
@@ -104,5 +112,6 @@ def estimate_effects(dummies, judgments, settings=Settings(), start=None):
         model_covariance=model_covariance[:p + 1, :p + 1],
         robust=type(robust)(covariance=robust.covariance[:p + 1, :p + 1], df=robust.df,
                             n_queries=robust.n_queries, n_raters=robust.n_raters),
-        interval_method=method, careless=careless, notes=[],
+        interval_method=method, careless=careless, scores=judgment_scores * weight[:, None],
+        influence=full_covariance[:len(fit.params), :len(fit.params)],
     )

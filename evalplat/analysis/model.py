@@ -141,9 +141,15 @@ def collapse(left, right, lo, hi, weight, dummies, scale):
     Returns PairData whose ``inverse`` maps each judgment to its row, so per-judgment scores
     are ``scores[inverse]``.
     """
-    keys = np.stack([left, right, lo, hi], axis=1)
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    # One integer per (pair, outcome); counting them is linear time, unlike sorting rows.
+    n_variants, k = len(dummies), scale.n_categories
+    key = ((np.asarray(left) * n_variants + right) * k + lo) * k + hi
+    present = np.bincount(key, minlength=n_variants * n_variants * k * k) > 0
+    unique_keys = np.flatnonzero(present)
+    lookup = np.cumsum(present) - 1
+    inverse = lookup[key]
+    unique = np.column_stack([unique_keys // (k * k * n_variants), unique_keys // (k * k) % n_variants,
+                              unique_keys // k % k, unique_keys % k])
     summed = np.bincount(inverse, weights=weight, minlength=len(unique))
     return PairData(
         x=dummies[unique[:, 0]] - dummies[unique[:, 1]], lo=unique[:, 2], hi=unique[:, 3],

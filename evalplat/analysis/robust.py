@@ -17,6 +17,7 @@ one-way by query when no rater is known.
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,19 @@ class RobustVariance:
     n_raters: int
 
 
+def cluster_sums(scores, codes, n_groups):
+    """Per-cluster sums of score rows, as a sparse indicator matrix times the scores."""
+    indicator = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
+                                  shape=(n_groups, len(codes)))
+    return indicator @ scores
+
+
 def _meat(scores, cluster):
     """Sum over clusters of (sum of the cluster's scores) outer itself, with G/(G-1)."""
-    labels, codes = np.unique(cluster, return_inverse=True)
-    sums = np.column_stack([np.bincount(codes, weights=scores[:, j], minlength=len(labels))
-                            for j in range(scores.shape[1])])
-    groups = len(labels)
+    present = np.bincount(cluster) > 0
+    codes = (np.cumsum(present) - 1)[cluster]
+    groups = int(present.sum())
+    sums = cluster_sums(scores, codes, groups)
     factor = groups / (groups - 1) if groups > 1 else 1.0
     return factor * sums.T @ sums
 
@@ -47,7 +55,8 @@ def two_way_cluster_covariance(information, scores, query, rater):
     bread = np.linalg.inv(information)
     own = np.arange(len(rater)) + rater.max(initial=-1) + 1
     rater_cluster = np.where(rater >= 0, rater, own)     # unknown rater: a cluster of one
-    pair_cluster = query.astype(np.int64) * (rater_cluster.max(initial=0) + 1) + rater_cluster
+    pair_cluster = np.unique(query.astype(np.int64) * (rater_cluster.max(initial=0) + 1) + rater_cluster,
+                             return_inverse=True)[1].reshape(-1)
     meat = _meat(scores, query) + _meat(scores, rater_cluster) - _meat(scores, pair_cluster)
     covariance = _clip_to_psd(bread @ meat @ bread)
     n_queries = len(np.unique(query))

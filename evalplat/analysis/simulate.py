@@ -8,12 +8,14 @@ bias and a logistic error, and reports the category the cumulative-logit thresho
 careless rater (a whole rater, drawn with probability `careless_share`) clicks uniformly among the
 scale's buttons.
 """
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .model import Scale
-from .tables import judgments_from_arrays
+from .tables import TableError, judgments_from_arrays
 
 SCALES = {"2-way": Scale(ties=False, strength=False), "3-way": Scale(ties=True, strength=False),
           "5-point": Scale(ties=True, strength=True)}
@@ -64,3 +66,41 @@ def simulate_judgments(dummies, beta, rater, query, left, right, raters, rng, n_
         queries=[f"q{i + 1}" for i in range(n_queries)], raters=[f"r{i + 1}" for i in range(n_raters)],
     )
     return judgments, np.flatnonzero(careless)
+
+
+def read_truth(path, variants):
+    """truth.json -> treatment-coded effects for `variants`.
+
+    ``{"FACTOR": {"LEVEL": log_odds, ...}, ...}``; missing levels are 0, and a value given for a
+    baseline level shifts the factor's other levels (effects are relative to the baseline).
+    Raises TableError naming the file and the offending key.
+    """
+    name = str(path)
+    try:
+        truth = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TableError([(name, 0, f"cannot read: {exc.strerror}")]) from None
+    except json.JSONDecodeError as exc:
+        raise TableError([(name, exc.lineno, f"not valid JSON: {exc.msg}")]) from None
+    if not isinstance(truth, dict):
+        raise TableError([(name, 1, "expected an object {factor: {level: effect}}")])
+    problems = []
+    for factor, levels in truth.items():
+        if factor not in variants.factors:
+            problems.append((name, 0, f"unknown factor {factor!r}; factors are {', '.join(variants.factors)}"))
+        elif not isinstance(levels, dict):
+            problems.append((name, 0, f"{factor}: expected an object {{level: effect}}"))
+        else:
+            known = variants.levels[variants.factors.index(factor)]
+            for level, value in levels.items():
+                if level not in known:
+                    problems.append((name, 0, f"{factor}: unknown level {level!r}; levels are {', '.join(known)}"))
+                elif isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                    problems.append((name, 0, f"{factor}.{level}: {value!r} is not a number"))
+    if problems:
+        raise TableError(problems)
+    beta = []
+    for factor, names in zip(variants.factors, variants.levels):
+        given = truth.get(factor, {})
+        beta += [float(given.get(level, 0.0)) - float(given.get(names[0], 0.0)) for level in names[1:]]
+    return np.array(beta)

@@ -52,6 +52,12 @@ class TableError(ValueError):
         super().__init__("\n".join(shown))
 
 
+def treatment_dummies(runs, levels):
+    """Indicator of each non-baseline level, factor by factor: runs x (sum of levels - 1)."""
+    columns = [runs[:, f] == level for f, n in enumerate(levels) for level in range(1, n)]
+    return np.array(columns, dtype=float).T.reshape(len(runs), -1)
+
+
 @dataclass(frozen=True)
 class VariantTable:
     ids: tuple          # variant ids, e.g. ("v1", "v2", ...)
@@ -69,11 +75,7 @@ class VariantTable:
 
     def dummies(self):
         """Treatment-coded indicator rows: variant x (sum over factors of levels - 1)."""
-        columns = []
-        for f, names in enumerate(self.levels):
-            for level in range(1, len(names)):
-                columns.append(self.runs[:, f] == level)
-        return np.array(columns, dtype=float).T.reshape(len(self.ids), -1)
+        return treatment_dummies(self.runs, self.n_levels)
 
     def factor_columns(self):
         """For each factor, the slice of dummy columns that belong to it."""
@@ -364,7 +366,8 @@ def write_judgments(path, judgments, variants):
             return judgments.strength[i] or ""
         if column in ("rater", "category"):
             code = getattr(judgments, column)[i]
-            return getattr(judgments, column + "s")[code] if code >= 0 else ""
+            labels = judgments.raters if column == "rater" else judgments.categories
+            return labels[code] if code >= 0 else ""
         if column == "both_bad":
             return int(judgments.both_bad[i])
         if column == "gold":

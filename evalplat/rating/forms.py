@@ -80,6 +80,9 @@ class ProblemForm(forms.Form):
 
 
 class InviteForm(forms.ModelForm):
+    completion_url = forms.URLField(
+        required=False, assume_scheme="https", max_length=500,
+        help_text="Optional: where to send a rater who finished; {code} is replaced by the completion code.")
     count = forms.IntegerField(min_value=1, max_value=500, initial=1,
                                help_text="How many links to make (one-rater links only).")
 

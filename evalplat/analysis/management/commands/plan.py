@@ -1,4 +1,8 @@
-"""manage.py plan DESIGN.toml [--csv FILE]: validate and show a design; writes nothing to the database."""
+"""manage.py plan DESIGN.toml [--csv FILE]: validate and show a design; writes nothing to the database.
+
+It lives in the analysis app, downstream of designs and experiments, because
+its estimate of the judgments needed runs the analysis model on simulations.
+"""
 import textwrap
 
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +14,7 @@ from designs.prompts import compose_for_design
 from designs.schedule import plan_pairs, schedule_efficiency
 from designs.spec import DesignError, load_design
 from designs.tables import variant_rows, write_variants_csv
+from evalplat.analysis.power import judgments_needed
 
 # Judgments the efficiency figure is measured over: enough for every query and
 # variant to be used several times, small enough for plan to answer at once.
@@ -87,7 +92,8 @@ class Command(BaseCommand):
             extra = "  " + ", ".join(f"{k}={v}" for k, v in settings.items()) if settings else ""
             self.stdout.write(f"  {code}{extra}")
             for message in prompt.messages:
-                body = textwrap.indent(textwrap.fill(message["content"], 96, replace_whitespace=False), "      ")
+                body = "\n".join(textwrap.fill(line, 96, initial_indent="      ", subsequent_indent="      ")
+                                 for line in message["content"].split("\n"))
                 self.stdout.write(f"    [{message['role']}]\n{body}")
 
     def show_size(self, design, matrix, halfwidth):
@@ -103,8 +109,6 @@ class Command(BaseCommand):
                           f"over {EFFICIENCY_SAMPLE} scheduled judgments):")
         for index, factor in enumerate(design.factors):
             self.stdout.write(f"  {factor.name:<16} {efficiency[index]:.2f}")
-        from evalplat.analysis.power import judgments_needed
-
         needed = judgments_needed(design, target_halfwidth=halfwidth, seed=design.generation.get("seed", 0))
         self.stdout.write(f"Judgments needed for a 95% interval of +/-{halfwidth} log-odds on every main effect: "
                           f"about {needed}")

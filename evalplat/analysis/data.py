@@ -1,0 +1,83 @@
+"""Database rows -> the arrays of `tables` (the only analysis module that touches Django).
+
+Judged assignments become judgment rows exactly like a judgments.csv line: query key, variant
+codes, winner and strength; raters are labelled r<pk> (never the public id, which a rater's
+browser holds); gold items carry their known better side; answer lengths and markdown counts
+feed the length/style diagnostic.
+"""
+import numpy as np
+
+from evalplat.experiments.models import Experiment
+from evalplat.generation.models import Answer
+from evalplat.rating.models import Judgment
+
+from .tables import VariantTable, build_judgments
+from .textstats import markup_count
+
+
+def variant_table(experiment):
+    factors = list(experiment.factors.prefetch_related("levels").order_by("position"))
+    levels = [[level.name for level in factor.levels.order_by("position")] for factor in factors]
+    index = [{name: i for i, name in enumerate(names)} for names in levels]
+    ids, runs = [], []
+    for variant in experiment.variants.prefetch_related("levels__factor").order_by("position"):
+        names = variant.level_names()
+        ids.append(variant.code)
+        runs.append([index[f][names[factor.name]] for f, factor in enumerate(factors)])
+    return VariantTable(ids=tuple(ids), factors=tuple(f.name for f in factors),
+                        levels=tuple(tuple(names) for names in levels),
+                        runs=np.array(runs, dtype=np.int64).reshape(len(ids), len(factors)))
+
+
+def judgment_rows(experiment):
+    judgments = (Judgment.objects.filter(assignment__experiment=experiment)
+                 .select_related("assignment__query", "assignment__left_answer__variant",
+                                 "assignment__right_answer__variant")
+                 .order_by("assignment__rater_id", "assignment__position"))
+    rows = []
+    for judgment in judgments:
+        item = judgment.assignment
+        left, right = item.left_answer, item.right_answer
+        rows.append({
+            "query": item.query.key, "left": left.variant.code, "right": right.variant.code,
+            "winner": judgment.winner, "strength": judgment.strength or 0, "rater": f"r{item.rater_id}",
+            "category": item.query.category, "both_bad": judgment.both_bad,
+            "gold": item.gold_better if item.is_gold else "",
+            "left_chars": len(left.text), "right_chars": len(right.text),
+            "left_markup": markup_count(left.text), "right_markup": markup_count(right.text),
+            "left_answer": left.pk, "right_answer": right.pk,
+        })
+    return rows
+
+
+def answer_records(experiment):
+    """Every answer of the experiment as a plain dict (raw data for answers.jsonl and exports)."""
+    answers = (Answer.objects.filter(experiment=experiment).select_related("variant", "query")
+               .order_by("variant__position", "query__position", "sample"))
+    return [{
+        "id": a.pk, "variant": a.variant.code, "query": a.query.key, "query_text": a.query.text,
+        "sample": a.sample, "status": a.status, "excluded": a.excluded, "exclusion_reason": a.exclusion_reason,
+        "messages": a.messages, "text": a.text, "finish_reason": a.finish_reason, "model": a.model,
+        "model_hash": a.model_hash, "settings": a.settings, "seed": a.seed, "backend": a.backend,
+        "engine_version": a.engine_version, "prompt_tokens": a.prompt_tokens,
+        "completion_tokens": a.completion_tokens, "latency_ms": a.latency_ms, "logprobs": a.logprobs,
+    } for a in answers]
+
+
+def design_context(experiment):
+    return {"name": experiment.slug, "title": experiment.title, "question": experiment.question,
+            "array": experiment.array_name, "foldover": experiment.foldover}
+
+
+def load_experiment(slug, require_judgments=True):
+    """(VariantTable, Judgments or None, judgment rows, design context) for experiment `slug`.
+
+    Raises Experiment.DoesNotExist, or ValueError when it has no judgments and they are required.
+    """
+    experiment = Experiment.objects.get(slug=slug)
+    variants = variant_table(experiment)
+    rows = judgment_rows(experiment)
+    if not rows and require_judgments:
+        raise ValueError(f"experiment {slug!r} has no judgments yet")
+    judgments = build_judgments(rows, variants.ids) if rows else None
+    return variants, judgments, rows, design_context(experiment)

@@ -1,0 +1,53 @@
+"""Training data from an experiment: a context-distillation set and preference pairs.
+
+Context distillation (Askell et al. 2021; Snell et al. 2022) teaches a model to answer the bare
+query the way it answered with the variant's prompt, so each record is the plain query as the
+user turn and the prompted answer as the assistant turn, with the answer's stored top-k token
+log-probabilities (the columnar form of evalplat.generation.logprobs) for a distillation loss.
+Preference pairs (chosen, rejected) come from decided judgments, as DPO (Rafailov et al. 2023)
+expects; ties, "both bad" judgments and gold items carry no preference and are left out.
+"""
+import numpy as np
+
+from .estimate import Settings, estimate_effects, prepare
+
+
+def best_variant(variants, judgments, settings=Settings()):
+    """The run with the highest estimated utility (the best combination may not be a run)."""
+    estimate = estimate_effects(variants.dummies(), prepare(judgments, settings), settings)
+    return variants.ids[int(np.argmax(variants.dummies() @ estimate.beta))]
+
+
+def distillation_records(answers, variant):
+    """JSONL records for one variant's usable answers."""
+    records = []
+    for answer in answers:
+        if answer["variant"] != variant or answer["status"] != "done" or answer["excluded"]:
+            continue
+        record = {
+            "messages": [{"role": "user", "content": answer["query_text"]},
+                         {"role": "assistant", "content": answer["text"]}],
+            "variant": answer["variant"], "query": answer["query"], "sample": answer["sample"],
+            "model": answer["model"],
+        }
+        if answer["logprobs"]:
+            record["logprobs"] = answer["logprobs"]
+        records.append(record)
+    return records
+
+
+def preference_pairs(judgment_rows, answers_by_id):
+    """(prompt, chosen, rejected) records from decided, non-gold, not-both-bad judgments."""
+    pairs = []
+    for row in judgment_rows:
+        if row["winner"] == "tie" or row["gold"] or row["both_bad"]:
+            continue
+        chosen_id, rejected_id = ((row["left_answer"], row["right_answer"]) if row["winner"] == "left"
+                                  else (row["right_answer"], row["left_answer"]))
+        chosen, rejected = answers_by_id[chosen_id], answers_by_id[rejected_id]
+        pairs.append({
+            "prompt": chosen["query_text"], "chosen": chosen["text"], "rejected": rejected["text"],
+            "query": row["query"], "chosen_variant": chosen["variant"], "rejected_variant": rejected["variant"],
+            "strength": row["strength"] or None, "rater": row["rater"],
+        })
+    return pairs

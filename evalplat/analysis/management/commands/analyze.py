@@ -1,0 +1,61 @@
+"""manage.py analyze: offline (--variants/--judgments CSVs) or for an experiment in the database."""
+from django.core.management.base import BaseCommand, CommandError
+
+from evalplat.analysis.estimate import Settings
+from evalplat.analysis.outputs import write_analysis
+from evalplat.analysis.pipeline import run_analysis
+from evalplat.analysis.tables import TableError, read_judgments, read_variants
+
+
+def add_settings_arguments(parser):
+    parser.add_argument("--both-bad", choices=["tie", "drop"], default="tie",
+                        help="how a 'both are bad' judgment counts (default: as a tie)")
+    parser.add_argument("--no-careless", action="store_true", help="do not fit the random-clicker mixture")
+    parser.add_argument("--interval", choices=["auto", "robust", "model"], default="auto",
+                        help="standard errors the intervals use (default: robust when there are enough clusters)")
+
+
+def settings_from(options):
+    return Settings(both_bad=options["both_bad"], careless=not options["no_careless"], interval=options["interval"])
+
+
+class Command(BaseCommand):
+    help = "Estimate per-factor effects from judgments and write effects.json/csv, the CSVs and report.html."
+
+    def add_arguments(self, parser):
+        parser.add_argument("experiment", nargs="?", help="slug of an experiment in the database")
+        parser.add_argument("--variants", help="variants.csv (offline analysis)")
+        parser.add_argument("--judgments", help="judgments.csv (offline analysis)")
+        parser.add_argument("--out", required=True, help="directory to write the results to")
+        add_settings_arguments(parser)
+
+    def handle(self, *args, **options):
+        offline = options["variants"] or options["judgments"]
+        if offline and options["experiment"]:
+            raise CommandError("give either EXPERIMENT or --variants and --judgments, not both")
+        if offline:
+            if not (options["variants"] and options["judgments"]):
+                raise CommandError("offline analysis needs both --variants and --judgments")
+            try:
+                variants = read_variants(options["variants"])
+                judgments = read_judgments(options["judgments"], variants)
+            except TableError as exc:
+                raise CommandError(str(exc)) from None
+            design = {}
+        elif options["experiment"]:
+            from evalplat.analysis.data import load_experiment
+            from evalplat.experiments.models import Experiment
+            try:
+                variants, judgments, _, design = load_experiment(options["experiment"])
+            except Experiment.DoesNotExist:
+                raise CommandError(f"no experiment named {options['experiment']!r}") from None
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+        else:
+            raise CommandError("give an EXPERIMENT slug, or --variants V.csv and --judgments J.csv")
+        try:
+            result = run_analysis(variants, judgments, settings_from(options), design=design)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        written = write_analysis(options["out"], variants, judgments, result)
+        self.stdout.write(f"wrote {', '.join(written)} to {options['out']}")

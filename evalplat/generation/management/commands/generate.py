@@ -1,0 +1,105 @@
+"""manage.py generate EXPERIMENT [--backend vllm|openai|replay] [--replay FILE] [--wait] [--resume|--cancel]"""
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from evalplat.experiments.models import Experiment
+from evalplat.generation.backends import BACKENDS
+from evalplat.generation.backends.replay import ReplayError
+from evalplat.generation.importing import check_replay_file
+from evalplat.generation.models import GenerationJob
+from evalplat.generation.planning import PlanningError, resume_job, start_job
+
+POLL_SECONDS = 0.5
+BAR_WIDTH = 30
+
+
+class Command(BaseCommand):
+    help = ("Generate an experiment's answers: plan a job and queue its chunks for the GPU workers "
+            "(or run them here when CELERY_TASK_ALWAYS_EAGER is on).")
+
+    def add_arguments(self, parser):
+        parser.add_argument("experiment", help="the experiment's name (slug)")
+        parser.add_argument("--backend", choices=BACKENDS, default="vllm",
+                            help="vllm: in the worker (default); openai: an OpenAI-compatible server "
+                                 "(GENERATION_OPENAI_BASE_URL); replay: answers from --replay FILE")
+        parser.add_argument("--replay", metavar="FILE", help="JSONL of answers made elsewhere (with --backend replay)")
+        parser.add_argument("--wait", action="store_true", help="show progress until the job ends")
+        action = parser.add_mutually_exclusive_group()
+        action.add_argument("--resume", action="store_true",
+                            help="queue the running job's remaining answers again (after a worker died)")
+        action.add_argument("--cancel", action="store_true", help="cancel the running job")
+
+    def handle(self, *args, **options):
+        experiment = Experiment.objects.filter(slug=options["experiment"]).first()
+        if experiment is None:
+            raise CommandError(f"no experiment named {options['experiment']!r}")
+        if options["cancel"] or options["resume"]:
+            job = self.active_job(experiment)
+            if options["cancel"]:
+                job.cancel()
+                self.stdout.write(f"Cancelled job #{job.pk}; answers already generated are kept.")
+                return
+            chunks = self.plan(resume_job, job)
+            self.stdout.write(f"Resumed job #{job.pk}: {chunks} chunks queued again.")
+        else:
+            job = self.plan(start_job, experiment, options["backend"], self.backend_options(experiment, options))
+            job.refresh_from_db()
+            self.stdout.write(f"Job #{job.pk}: {job.total} answers for {experiment.slug} via {job.backend}.")
+        if options["wait"]:
+            self.wait(job)
+
+    def plan(self, function, *args):
+        try:
+            return function(*args)
+        except PlanningError as exc:
+            raise CommandError(str(exc)) from None
+
+    def active_job(self, experiment):
+        job = experiment.generation_jobs.filter(state__in=GenerationJob.ACTIVE).first()
+        if job is None:
+            raise CommandError(f"{experiment.slug} has no job running")
+        return job
+
+    def backend_options(self, experiment, options):
+        if options["backend"] != "replay":
+            if options["replay"]:
+                raise CommandError("--replay goes with --backend replay")
+            return {}
+        if not options["replay"]:
+            raise CommandError("--backend replay needs --replay FILE")
+        path = Path(options["replay"]).resolve()
+        try:
+            check_replay_file(experiment, path, for_import=False)
+        except ReplayError as exc:
+            raise CommandError(f"{len(exc.problems)} problem(s) in the replay file:\n{exc}") from None
+        return {"replay": str(path)}
+
+    def wait(self, job):
+        started, done_before = time.monotonic(), job.done
+        tokens_before = job.completion_tokens
+        while True:
+            job.refresh_from_db()
+            elapsed = max(time.monotonic() - started, 1e-9)
+            self.stdout.write("\r" + progress_line(job, (job.done - done_before) / elapsed,
+                                                   (job.completion_tokens - tokens_before) / elapsed), ending="")
+            self.stdout.flush()
+            if not job.is_active:
+                break
+            time.sleep(POLL_SECONDS)
+        self.stdout.write("")
+        if job.state == GenerationJob.State.FAILED:
+            raise CommandError(f"{job.failed} answer(s) failed after every attempt; last errors:\n"
+                               + "\n".join(job.errors[-5:]))
+        if job.state == GenerationJob.State.CANCELLED:
+            raise CommandError(f"job #{job.pk} was cancelled")
+        self.stdout.write(f"Job #{job.pk} done: {job.done} answers, {job.completion_tokens} tokens.")
+
+
+def progress_line(job, answers_per_second, tokens_per_second):
+    finished = job.done + job.failed
+    filled = round(BAR_WIDTH * finished / job.total) if job.total else BAR_WIDTH
+    return (f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job.done}/{job.total} answers"
+            f"{f', {job.failed} failed' if job.failed else ''}  "
+            f"{answers_per_second:.1f} answers/s  {tokens_per_second:.0f} tokens/s")

@@ -1,0 +1,101 @@
+"""Many raters at once, double clicks and two tabs: one judgment per assignment, no item handed out twice.
+
+SQLite runs one writer at a time, which would hide every race, so this test
+runs against PostgreSQL: under another database it re-runs itself in a child
+pytest with DATABASE_URL pointing at PostgreSQL (its own test database name,
+so it never collides with another suite's).
+"""
+import os
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from evalplat.experiments.models import Experiment
+from evalplat.rating.models import Assignment, Judgment, Rater
+
+POSTGRES_URL = os.environ.get("RATING_CONCURRENCY_DATABASE_URL",
+                              "postgres://postgres@127.0.0.1:5432/evalplat_rating_concurrency")
+WORKERS = 12
+ABANDONERS = 6
+
+
+def closing(request):
+    """Run a request in a pool thread and close that thread's connection, so teardown can drop the DB."""
+    try:
+        return request()
+    finally:
+        connection.close()
+
+
+def run_under_postgresql():
+    child = subprocess.run(
+        [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"],
+        env={**os.environ, "DATABASE_URL": POSTGRES_URL}, capture_output=True, text=True, timeout=600,
+    )
+    assert child.returncode == 0, child.stdout[-4000:] + child.stderr[-2000:]
+    assert "1 passed" in child.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_raters_tabs_and_double_submits(study_invite, start_session):
+    if connection.vendor != "postgresql":
+        run_under_postgresql()
+        return
+    Experiment.objects.update(rating=dict(study_invite.experiment.rating, overlap=0.3, gold_rate=0.1, per_rater=10))
+    for n in range(ABANDONERS):  # raters who open one item and walk away
+        start_session(Client(), study_invite, PROLIFIC_PID=f"gone-{n}")
+    Assignment.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    abandoned = set(Assignment.objects.values_list("pk", flat=True))
+
+    start = threading.Barrier(WORKERS)
+    failures = []
+
+    def rater_session(n):
+        try:
+            client = Client()
+            client.get(reverse("rating:start", args=[study_invite.token]), {"PROLIFIC_PID": f"p{n}"})
+            client.post(reverse("rating:welcome"), {"consent": "yes"})
+            start.wait()
+            with ThreadPoolExecutor(2) as tabs:
+                while True:
+                    # Two tabs ask for the next item at once: both must get the same one.
+                    first, second = tabs.map(
+                        lambda _: closing(lambda: client.get(reverse("rating:next"))["Location"]), range(2))
+                    if first != second:
+                        failures.append(f"two tabs got {first} and {second}")
+                    if "/r/a/" not in first:
+                        return
+                    # A double click: the same judgment posted twice at the same moment.
+                    codes = list(tabs.map(
+                        lambda _: closing(lambda: client.post(first, {"choice": "b1"}).status_code), range(2)))
+                    if codes != [302, 302]:
+                        failures.append(f"double submit answered {codes}")
+        except Exception as exc:  # noqa: BLE001 — report it from the main thread
+            failures.append(repr(exc))
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        list(pool.map(rater_session, range(WORKERS)))
+
+    assert failures == []
+    judged = Assignment.objects.filter(status=Assignment.Status.JUDGED)
+    assert Judgment.objects.count() == judged.count()
+    assert Judgment.objects.values("assignment").distinct().count() == Judgment.objects.count()
+    for rater in Rater.objects.exclude(external_id__startswith="gone-"):
+        assert rater.assignments.filter(status=Assignment.Status.JUDGED).count() == 10
+        assert rater.status == Rater.Status.FINISHED
+    copies = Assignment.objects.filter(source__isnull=False).values("source", "kind").annotate(n=Count("pk"))
+    assert all(row["n"] == 1 for row in copies)
+    reissued = set(Assignment.objects.filter(kind=Assignment.Kind.REISSUE).values_list("source", flat=True))
+    assert reissued and reissued <= abandoned
+    assert Assignment.objects.filter(kind=Assignment.Kind.REPLICA).count() > 0
