@@ -6,4 +6,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("console/", include("evalplat.experiments.urls")),
+    # Rater pages under r/ and the rating pages of the console under console/<slug>/rating/.
+    path("", include("evalplat.rating.urls")),
+    path("", include("evalplat.analysis.urls")),
 ]

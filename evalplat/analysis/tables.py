@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from designs.tables import write_variants_csv
+
 WINNERS = {"left": 1, "right": -1, "tie": 0}
 WINNER_NAMES = {1: "left", -1: "right", 0: "tie"}
 REQUIRED_JUDGMENT_COLUMNS = ("query", "left", "right", "winner")
@@ -337,11 +339,10 @@ def read_judgments(path, variants):
 
 
 def write_variants(path, variants):
+    rows = [(variant, [variants.levels[f][variants.runs[v, f]] for f in range(len(variants.factors))])
+            for v, variant in enumerate(variants.ids)]
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("variant",) + tuple(variants.factors))
-        for v, variant in enumerate(variants.ids):
-            writer.writerow([variant] + [variants.levels[f][variants.runs[v, f]] for f in range(len(variants.factors))])
+        write_variants_csv(handle, variants.factors, rows)
 
 
 def write_judgments(path, judgments, variants):

@@ -4,6 +4,8 @@ The design matrix (which level each variant takes) is stored when the
 experiment is created and never regenerated: array libraries reorder rows
 between versions, and judgments refer to variants by their stored identity.
 """
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models, transaction
 
@@ -45,7 +47,7 @@ class ExperimentQuerySet(models.QuerySet):
         names = [f.name for f in design.factors]
         experiment = self.create(
             slug=design.name, title=design.title, question=design.question, owner=owner,
-            design_text=design.text, design_path=design.path, design_sha256=design.sha256,
+            design_text=design.text, design_path=_display_path(design.path), design_sha256=design.sha256,
             array_name=matrix.array_name, foldover=matrix.foldover,
             alias_report=alias_report(matrix.runs, design.levels_per_factor, names).as_dict(),
             system_template=design.system_template, user_template=design.user_template,
@@ -73,6 +75,14 @@ class ExperimentQuerySet(models.QuerySet):
             for i, q in enumerate(design.queries)
         )
         return experiment
+
+
+def _display_path(path):
+    """The design's path relative to the project when it lies inside it (it is shown, not opened)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(settings.BASE_DIR).resolve()))
+    except ValueError:
+        return str(path)
 
 
 class Experiment(models.Model):
@@ -122,6 +132,20 @@ class Experiment(models.Model):
         if assignments is not None and assignments.filter(judgment__isnull=False).exists():
             return "it has judgments"
         return ""
+
+    def progress(self):
+        """Counts for the console, read through reverse relations so that this
+        upstream app imports nothing from generation or rating."""
+        samples = self.generation.get("samples", 1)
+        answers = self.answers.aggregate(
+            answers_done=models.Count("pk", filter=models.Q(status="done")),
+            answers_failed=models.Count("pk", filter=models.Q(status="failed")),
+            answers_excluded=models.Count("pk", filter=models.Q(excluded=True)))
+        return {
+            "answers_total": self.variants.count() * self.queries.count() * samples,
+            **answers,
+            "judgments": self.assignments.filter(judgment__isnull=False).count(),
+        }
 
     def design_factors(self):
         """The factors as designs.spec objects, in design order (for prompt composition)."""

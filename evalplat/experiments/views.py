@@ -2,22 +2,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from evalplat.experiments.access import experiment_for_user
 from evalplat.experiments.importing import ImportRefused, import_design_text
 from evalplat.experiments.models import Experiment
 
 MAX_DESIGN_BYTES = 1_000_000
-
-
-def _get_experiment_for_user(request, slug):
-    """The experiment, if this console user may see it; 404 otherwise (never say it exists)."""
-    experiment = Experiment.objects.visible_to(request.user).filter(slug=slug).first()
-    if experiment is None:
-        raise Http404("No such experiment")
-    return experiment
 
 
 @login_required
@@ -53,7 +45,7 @@ def upload(request):
 
 @login_required
 def detail(request, slug):
-    experiment = _get_experiment_for_user(request, slug)
+    experiment = experiment_for_user(request, slug)
     factor_names, variant_rows = experiment.variants_table()
     return render(request, "console/detail.html", {
         "experiment": experiment,
@@ -62,4 +54,5 @@ def detail(request, slug):
         "variant_rows": variant_rows,
         "queries": experiment.queries.all(),
         "alias_lines": experiment.alias_report.get("lines", []),
+        **experiment.progress(),
     })

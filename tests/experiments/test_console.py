@@ -39,3 +39,15 @@ def test_a_broken_upload_shows_every_problem_and_writes_nothing(client, owner, s
     page = response.content.decode()
     assert "unknown placeholder {hegde}" in page and "generation.seed: expected a whole number" in page
     assert Experiment.objects.count() == 0
+
+
+def test_the_report_page_says_why_there_is_no_report_yet(client, owner, experiment):
+    client.force_login(owner)
+    page = client.get(reverse("analysis:report", args=[experiment.slug])).content.decode()
+    assert "No report yet" in page and "has no judgments yet" in page
+
+
+def test_an_outsider_cannot_read_the_report_or_download(client, outsider, experiment):
+    client.force_login(outsider)
+    assert client.get(reverse("analysis:report", args=[experiment.slug])).status_code == 404
+    assert client.get(reverse("analysis:download", args=[experiment.slug])).status_code == 404
