@@ -30,24 +30,22 @@ def envbool(name, default):
     raise ImproperlyConfigured(f"{name}={value!r}: expected true/false, 1/0, yes/no or on/off")
 
 
-def envint(name, default):
+def _env_number(name, default, parse, expected):
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        return parse(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r}: expected a whole number") from None
+        raise ImproperlyConfigured(f"{name}={value!r}: expected {expected}") from None
+
+
+def envint(name, default):
+    return _env_number(name, default, int, "a whole number")
 
 
 def envfloat(name, default):
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r}: expected a number") from None
+    return _env_number(name, default, float, "a number")
 
 
 def database_from_url(url):
@@ -148,6 +146,13 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on form
 # posts and Django's CSRF origin check rejects every form. Nothing leaves the site either way.
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Rating ------------------------------------------------------------------
+# Failed attention (gold) items before a rater is warned, and before their session ends.
+RATING_GOLD_WARN_AFTER = envint("RATING_GOLD_WARN_AFTER", 1)
+RATING_GOLD_STOP_AFTER = envint("RATING_GOLD_STOP_AFTER", 3)
+# Minutes an unanswered item stays with its rater before it may be reissued.
+RATING_ASSIGNMENT_MINUTES = envint("RATING_ASSIGNMENT_MINUTES", 30)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

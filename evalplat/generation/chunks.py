@@ -6,12 +6,13 @@ the engine works, a thread keeps renewing the lease; a worker that is killed sto
 and once it runs out the rows can be handed to another worker. Results are written only to rows
 that still carry this chunk's token, so a worker that was presumed dead cannot overwrite them.
 """
+import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -20,6 +21,8 @@ from evalplat.generation.backends import backend_for
 from evalplat.generation.backends.base import GenerationResult
 from evalplat.generation.conf import GenerationSettings
 from evalplat.generation.models import Answer, GenerationJob
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -115,7 +118,11 @@ class LeaseKeeper:
     def _renew(self):
         try:
             while not self.stopped.wait(self.lease_seconds / 3):
-                Answer.objects.filter(claim_token=self.token, status=Answer.Status.RUNNING).update(
-                    lease_until=timezone.now() + timedelta(seconds=self.lease_seconds))
+                try:
+                    Answer.objects.filter(claim_token=self.token, status=Answer.Status.RUNNING).update(
+                        lease_until=timezone.now() + timedelta(seconds=self.lease_seconds))
+                except DatabaseError as exc:
+                    # One missed renewal is harmless (the lease outlasts three); keep trying.
+                    logger.warning("could not renew the lease of chunk %s: %s", self.token, exc)
         finally:
             connection.close()  # this thread's own connection

@@ -23,7 +23,9 @@ def from_openai(items):
             TokenLogprob(
                 token=str(item["token"]),
                 logprob=float(item["logprob"]),
-                top=tuple((str(alt["token"]), float(alt["logprob"])) for alt in item.get("top_logprobs") or ()),
+                # Best first, whatever the server's order: vLLM's server puts the sampled token first.
+                top=tuple(sorted(((str(alt["token"]), float(alt["logprob"])) for alt in item.get("top_logprobs") or ()),
+                                 key=lambda alt: -alt[1])),
             )
             for item in items
         ]

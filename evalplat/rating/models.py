@@ -11,8 +11,6 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from evalplat.rating import conf
-
 
 def new_token():
     return secrets.token_urlsafe(18)
@@ -96,14 +94,14 @@ class Rater(models.Model):
         """Count a failed attention item; stop the rater at the configured threshold."""
         Rater.objects.filter(pk=self.pk).update(gold_failures=F("gold_failures") + 1)
         self.refresh_from_db(fields=["gold_failures"])
-        if self.gold_failures >= conf.gold_stop_after():
+        if self.gold_failures >= settings.RATING_GOLD_STOP_AFTER:
             Rater.objects.filter(pk=self.pk, status=self.Status.ACTIVE).update(
                 status=self.Status.STOPPED, finished_at=timezone.now())
             self.refresh_from_db(fields=["status", "finished_at"])
 
     @property
     def should_be_warned(self):
-        return self.gold_failures >= conf.gold_warn_after()
+        return self.gold_failures >= settings.RATING_GOLD_WARN_AFTER
 
     def finish(self):
         Rater.objects.filter(pk=self.pk, status=self.Status.ACTIVE).update(

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from designs.schedule import PairScheduler, ScheduledItem, is_gold_slot, wants_replica
 from evalplat.generation.models import Answer
-from evalplat.rating import conf
 from evalplat.rating.models import Assignment, Rater
 
 # Left/right of replicas and attention items, and which answers fill a cell,
@@ -93,11 +93,11 @@ def next_assignment(rater):
         if current is not None:
             return current
         experiment = rater.experiment
-        settings = rating_settings(experiment)
-        if rater.assignments.done().count() >= settings["per_rater"]:
+        rating = rating_settings(experiment)
+        if rater.assignments.done().count() >= rating["per_rater"]:
             rater.finish()
             return None
-        issuer = Issuer(rater, experiment, settings)
+        issuer = Issuer(rater, experiment, rating)
         assignment = issuer.issue()
         if assignment is None:
             rater.finish()
@@ -107,10 +107,10 @@ def next_assignment(rater):
 class Issuer:
     """Picks and creates one new assignment for one rater (inside their lock)."""
 
-    def __init__(self, rater, experiment, settings):
+    def __init__(self, rater, experiment, rating):
         self.rater = rater
         self.experiment = experiment
-        self.settings = settings
+        self.rating = rating
         self.position = rater.assignments.count()
         self.now = timezone.now()
         self.layout = Layout.load(experiment)
@@ -119,7 +119,7 @@ class Issuer:
     def issue(self):
         if not self.layout.answers:
             return None
-        if is_gold_slot(self.position, self.settings["gold_rate"], self._gold_offset()):
+        if is_gold_slot(self.position, self.rating["gold_rate"], self._gold_offset()):
             gold = self._gold()
             if gold is not None:
                 return gold
@@ -137,7 +137,7 @@ class Issuer:
         scheduler = PairScheduler(
             self.layout.runs, self.layout.levels, n_queries,
             seed=[self.experiment.pk, len(rows)],
-            query_cap=math.ceil(self.settings["per_rater"] / max(1, n_queries)),
+            query_cap=math.ceil(self.rating["per_rater"] / max(1, n_queries)),
             available=self.layout.available(),
         )
         informative, seen_only = [], []
@@ -162,7 +162,7 @@ class Issuer:
             experiment=self.experiment, rater=self.rater, query_id=query_id,
             left_answer_id=left_id, right_answer_id=right_id, position=self.position,
             kind=kind, source=source, is_gold=kind == Assignment.Kind.GOLD, gold_better=gold_better,
-            issued_at=self.now, expires_at=self.now + timedelta(minutes=conf.assignment_minutes()),
+            issued_at=self.now, expires_at=self.now + timedelta(minutes=settings.RATING_ASSIGNMENT_MINUTES),
         )
 
     def _open_to_rater(self, assignment):
@@ -189,7 +189,7 @@ class Issuer:
 
     def _replica(self):
         """A second rating of another rater's judged item, for agreement."""
-        if not wants_replica(self.n_items, self.n_replicas, self.settings["overlap"]):
+        if not wants_replica(self.n_items, self.n_replicas, self.rating["overlap"]):
             return None
         judged = (Assignment.objects
                   .filter(experiment=self.experiment, is_gold=False, status=Assignment.Status.JUDGED,

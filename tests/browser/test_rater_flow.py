@@ -137,8 +137,3 @@ def test_answers_with_xss_payloads_stay_inert(browser, live_server, experiment):
         page.wait_for_url(lambda new: new != url)
     assert dialogs == [] and outside == []
     context.close()
-
-
-@pytest.fixture(autouse=True)
-def _rating_urls_shim(settings):  # TEMPORARY until evalplat/urls.py includes the rating urls
-    settings.ROOT_URLCONF = "rating_urls_shim"

@@ -5,6 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from evalplat.celery import app
+from evalplat.generation import planning
 from evalplat.generation.models import Answer, GenerationJob
 from tests.generation.conftest import write_replay
 
@@ -19,18 +20,22 @@ def eager():
     app.conf.task_always_eager = False
 
 
-def generate(*args, capture):
+def generate(*args, capture=None):
+    """Run the command; `capture` (django_capture_on_commit_callbacks) runs queued tasks at the end, for
+    tests inside a transaction. Tests that --wait need real commits: django_db(transaction=True)."""
     out = io.StringIO()
-    with capture(execute=True):
+    if capture is None:
         call_command("generate", *args, stdout=out)
+    else:
+        with capture(execute=True):
+            call_command("generate", *args, stdout=out)
     return out.getvalue()
 
 
-def test_generate_with_replay_and_wait_fills_every_answer(experiment, tmp_path, eager,
-                                                          django_capture_on_commit_callbacks):
+@pytest.mark.django_db(transaction=True)
+def test_generate_with_replay_and_wait_fills_every_answer(experiment, tmp_path, eager):
     path = write_replay(tmp_path / "r.jsonl", experiment)
-    out = generate("small", "--backend", "replay", "--replay", str(path), "--wait",
-                   capture=django_capture_on_commit_callbacks)
+    out = generate("small", "--backend", "replay", "--replay", str(path), "--wait")
     assert "32 answers for small via replay" in out
     assert "[##############################] 32/32 answers" in out and "answers/s" in out and "tokens/s" in out
     assert Answer.objects.filter(status="done").count() == 32
@@ -86,9 +91,11 @@ def test_cancel_then_start_again(experiment, tmp_path, django_capture_on_commit_
     assert GenerationJob.objects.get().state == "cancelled"
 
 
-def test_resume_requeues_the_remaining_answers(experiment, tmp_path, eager, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False):  # planned, but the chunks never arrive
-        call_command("generate", "small", "--backend", "replay", "--replay",
-                     str(write_replay(tmp_path / "r.jsonl", experiment)), stdout=io.StringIO())
-    out = generate("small", "--resume", "--wait", capture=django_capture_on_commit_callbacks)
+@pytest.mark.django_db(transaction=True)
+def test_resume_requeues_the_remaining_answers(experiment, tmp_path, eager, monkeypatch):
+    with monkeypatch.context() as lost:  # the planned chunks never reach a worker, as when a broker dies
+        lost.setattr(planning, "enqueue_chunks", lambda job: 0)
+        generate("small", "--backend", "replay", "--replay", str(write_replay(tmp_path / "r.jsonl", experiment)))
+    assert Answer.objects.filter(status="pending").count() == 32
+    out = generate("small", "--resume", "--wait")
     assert "Resumed job" in out and "done: 32 answers" in out

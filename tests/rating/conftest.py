@@ -77,8 +77,3 @@ def start_session():
         assert response.status_code == 302
         return response["Location"]
     return start
-
-
-@pytest.fixture(autouse=True)
-def _rating_urls_shim(settings):  # TEMPORARY, see rating_urls_shim.py
-    settings.ROOT_URLCONF = "rating_urls_shim"

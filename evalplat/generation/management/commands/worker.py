@@ -1,4 +1,9 @@
-"""manage.py worker [CELERY OPTIONS...]: the GPU worker, with the options it needs."""
+"""manage.py worker [--queue gpu] [CELERY WORKER OPTIONS...]: the GPU worker, with the options it needs.
+
+It runs (replacing this process, so signals such as SIGTERM for a warm shutdown reach celery):
+    celery -A evalplat worker -Q gpu --pool=solo --concurrency=1 --prefetch-multiplier=1 [OPTIONS...]
+"""
+import argparse
 import os
 import sys
 
@@ -6,24 +11,20 @@ from django.core.management.base import BaseCommand
 
 # --pool=solo: vLLM starts child processes, which prefork's daemonic children may not.
 # --concurrency=1 --prefetch-multiplier=1: one chunk at a time, none held back from other workers.
-WORKER_ARGS = ["-A", "evalplat", "worker", "-Q", "gpu", "--pool=solo", "--concurrency=1",
-               "--prefetch-multiplier=1"]
+WORKER_OPTIONS = ["--pool=solo", "--concurrency=1", "--prefetch-multiplier=1"]
+
+
+def celery_argv(queue, extra):
+    return [sys.executable, "-m", "celery", "-A", "evalplat", "worker", "-Q", queue, *WORKER_OPTIONS, *extra]
 
 
 class Command(BaseCommand):
-    help = ("Run the Celery worker for the gpu queue: celery " + " ".join(WORKER_ARGS)
-            + ". Extra arguments go to celery (e.g. --loglevel=INFO -n gpu1@%%h).")
-
-    def add_arguments(self, parser):
-        parser.add_argument("celery_args", nargs="*", help="more celery worker options")
+    help = ("Run the Celery worker that generates answers: celery -A evalplat worker -Q gpu "
+            + " ".join(WORKER_OPTIONS) + ". Other options go to celery (e.g. --loglevel=INFO -n gpu1@%%h).")
 
     def run_from_argv(self, argv):
-        # Pass everything after `worker` through untouched, options included.
-        self.execute_celery(argv[2:])
-
-    def handle(self, *args, **options):
-        self.execute_celery(options["celery_args"])
-
-    def execute_celery(self, extra):
-        # exec, not a child process: signals (SIGTERM for a warm shutdown) reach celery itself.
-        os.execv(sys.executable, [sys.executable, "-m", "celery", *WORKER_ARGS, *extra])
+        # Django's parser would reject celery's options, so take ours and pass the rest through.
+        parser = argparse.ArgumentParser(prog="manage.py worker", add_help=False)
+        parser.add_argument("--queue", default="gpu")
+        ours, extra = parser.parse_known_args(argv[2:])
+        os.execv(sys.executable, celery_argv(ours.queue, extra))
