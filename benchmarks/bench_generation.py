@@ -108,23 +108,27 @@ def prefix_cache_effect(model, n_requests, repeat):
     """Seconds for requests sharing a long system prompt, with vLLM's prefix cache on and off."""
     from vllm import LLM, SamplingParams
 
-    system = " ".join(f"Rule {i}: answer carefully, admit uncertainty, and be brief." for i in range(120))
+    from evalplat.generation.backends.vllm import platform_options
+
+    # About 1,000 tokens of shared system prompt (the tiny model's context is 2,048).
+    system = " ".join(f"Rule {i}: answer carefully, admit uncertainty, and be brief." for i in range(50))
     conversations = [[{"role": "system", "content": system}, {"role": "user", "content": f"Question {i}?"}]
                      for i in range(n_requests)]
     params = SamplingParams(max_tokens=8, temperature=0.0)
     timings = {}
     for caching in (True, False):
-        llm = LLM(model=model, enable_prefix_caching=caching)
-        llm.chat(conversations[:2], sampling_params=params, use_tqdm=False)  # warm-up (and cache the prefix)
-        runs = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            llm.chat(conversations, sampling_params=params, use_tqdm=False)
-            runs.append(time.perf_counter() - started)
-        timings[caching] = statistics.median(runs)
-        prompt_tokens = len(llm.get_tokenizer().apply_chat_template(conversations[0], add_generation_prompt=True))
-        llm.llm_engine.engine_core.shutdown()
-        del llm
+        llm = LLM(model=model, enable_prefix_caching=caching, **platform_options())
+        try:
+            warm = llm.chat(conversations[:2], sampling_params=params, use_tqdm=False)  # and caches the prefix
+            runs = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                llm.chat(conversations, sampling_params=params, use_tqdm=False)
+                runs.append(time.perf_counter() - started)
+            timings[caching] = statistics.median(runs)
+            prompt_tokens = len(warm[0].prompt_token_ids)
+        finally:
+            llm.llm_engine.engine_core.shutdown()
     return timings, prompt_tokens
 
 

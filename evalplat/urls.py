@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("console/", include("evalplat.experiments.urls")),
     # Rater pages under r/ and the rating pages of the console under console/<slug>/rating/.
+    path("", include("evalplat.generation.urls")),
     path("", include("evalplat.rating.urls")),
     path("", include("evalplat.analysis.urls")),
 ]

@@ -145,6 +145,7 @@ class Experiment(models.Model):
             "answers_total": self.variants.count() * self.queries.count() * samples,
             **answers,
             "judgments": self.assignments.filter(judgment__isnull=False).count(),
+            "latest_job": self.generation_jobs.first(),
         }
 
     def design_factors(self):
