@@ -25,6 +25,9 @@ from evalplat.generation.models import Answer, GenerationJob
 logger = logging.getLogger(__name__)
 
 
+BULK_BATCH = 200  # rows per UPDATE: SQLite caps the parameters of one statement
+
+
 @dataclass
 class ChunkOutcome:
     done: int = 0
@@ -72,29 +75,41 @@ def generate_all(get_backend, requests):
         return [GenerationResult(error=f"backend failed: {type(exc).__name__}: {exc}") for _ in requests]
 
 
+RESULT_FIELDS = ["status", "text", "finish_reason", "prompt_tokens", "completion_tokens", "latency_ms", "backend",
+                 "model_hash", "engine_version", "logprobs", "error", "generated_at", "claim_token", "lease_until"]
+
+
 def store_results(job, answers, results, token, max_attempts):
+    """Write each result to its row, if the row is still this chunk's; one UPDATE for the chunk."""
     outcome = ChunkOutcome()
     now = timezone.now()
-    released = {"claim_token": None, "lease_until": None}
     with transaction.atomic():
+        # Locks the rows this chunk still holds, so a reclaim cannot slip in before the write.
+        held = set(Answer.objects.select_for_update().filter(
+            claim_token=token, status=Answer.Status.RUNNING).values_list("id", flat=True))
+        written = []
         for answer, result in zip(answers, results):
-            mine = Answer.objects.filter(pk=answer.pk, claim_token=token, status=Answer.Status.RUNNING)
+            if answer.pk not in held:
+                outcome.lost += 1
+                continue
+            answer.claim_token = answer.lease_until = None
+            answer.error = result.error
             if result.ok:
-                written = mine.update(
-                    status=Answer.Status.DONE, text=result.text, finish_reason=result.finish_reason[:30],
-                    prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
-                    latency_ms=result.latency_ms, backend=job.backend, model_hash=result.model_hash,
-                    engine_version=result.engine_version[:100], logprobs=logprobs.pack(result.logprobs),
-                    error="", generated_at=now, **released)
-                outcome.done += written
+                answer.status = Answer.Status.DONE
+                answer.text, answer.finish_reason = result.text, result.finish_reason[:30]
+                answer.prompt_tokens, answer.completion_tokens = result.prompt_tokens, result.completion_tokens
+                answer.latency_ms, answer.backend, answer.generated_at = result.latency_ms, job.backend, now
+                answer.model_hash, answer.engine_version = result.model_hash, result.engine_version[:100]
+                answer.logprobs = logprobs.pack(result.logprobs)
+                outcome.done += 1
             elif answer.attempts >= max_attempts:
-                written = mine.update(status=Answer.Status.FAILED, error=result.error, **released)
-                outcome.failed += written
+                answer.status = Answer.Status.FAILED
+                outcome.failed += 1
             else:
-                written = mine.update(status=Answer.Status.PENDING, error=result.error, **released)
-                if written:
-                    outcome.retry_ids.append(answer.pk)
-            outcome.lost += 1 - written
+                answer.status = Answer.Status.PENDING
+                outcome.retry_ids.append(answer.pk)
+            written.append(answer)
+        Answer.objects.bulk_update(written, RESULT_FIELDS, batch_size=BULK_BATCH)
     return outcome
 
 

@@ -27,7 +27,8 @@ class GenerationSettings:
     @classmethod
     def from_env(cls):
         return cls(
-            chunk_size=envint("GENERATION_CHUNK_SIZE", 128),
+            # vLLM's default batch on a GPU is 256 sequences: a chunk that size fills it once.
+            chunk_size=envint("GENERATION_CHUNK_SIZE", 256),
             max_attempts=envint("GENERATION_MAX_ATTEMPTS", 3),
             lease_seconds=envint("GENERATION_LEASE_SECONDS", 120),
             retry_delay_seconds=envint("GENERATION_RETRY_DELAY", 10),
