@@ -25,9 +25,6 @@ from evalplat.generation.models import Answer, GenerationJob
 logger = logging.getLogger(__name__)
 
 
-BULK_BATCH = 200  # rows per UPDATE: SQLite caps the parameters of one statement
-
-
 @dataclass
 class ChunkOutcome:
     done: int = 0
@@ -80,37 +77,60 @@ RESULT_FIELDS = ["status", "text", "finish_reason", "prompt_tokens", "completion
 
 
 def store_results(job, answers, results, token, max_attempts):
-    """Write each result to its row, if the row is still this chunk's; one UPDATE for the chunk."""
+    """Write each result to its row while the row is still this chunk's.
+
+    One conditional UPDATE statement, executed for all rows at once (executemany): Django's
+    per-row update() or bulk_update() cost more than generating a tiny model's answer, and the
+    WHERE on the claim token is what keeps a worker presumed dead from overwriting anything.
+    """
     outcome = ChunkOutcome()
     now = timezone.now()
+    rows = []
+    for answer, result in zip(answers, results):
+        answer.claim_token = answer.lease_until = None
+        answer.error = result.error
+        if result.ok:
+            answer.status = Answer.Status.DONE
+            answer.text, answer.finish_reason = result.text, result.finish_reason[:30]
+            answer.prompt_tokens, answer.completion_tokens = result.prompt_tokens, result.completion_tokens
+            answer.latency_ms, answer.backend, answer.generated_at = result.latency_ms, job.backend, now
+            answer.model_hash, answer.engine_version = result.model_hash, result.engine_version[:100]
+            answer.logprobs = logprobs.pack(result.logprobs)
+        elif answer.attempts >= max_attempts:
+            answer.status = Answer.Status.FAILED
+        else:
+            answer.status = Answer.Status.PENDING
+        rows.append(answer)
     with transaction.atomic():
-        # Locks the rows this chunk still holds, so a reclaim cannot slip in before the write.
+        # Lock the rows this chunk still holds, so that a reclaim cannot slip in before the write.
         held = set(Answer.objects.select_for_update().filter(
             claim_token=token, status=Answer.Status.RUNNING).values_list("id", flat=True))
-        written = []
-        for answer, result in zip(answers, results):
-            if answer.pk not in held:
-                outcome.lost += 1
-                continue
-            answer.claim_token = answer.lease_until = None
-            answer.error = result.error
-            if result.ok:
-                answer.status = Answer.Status.DONE
-                answer.text, answer.finish_reason = result.text, result.finish_reason[:30]
-                answer.prompt_tokens, answer.completion_tokens = result.prompt_tokens, result.completion_tokens
-                answer.latency_ms, answer.backend, answer.generated_at = result.latency_ms, job.backend, now
-                answer.model_hash, answer.engine_version = result.model_hash, result.engine_version[:100]
-                answer.logprobs = logprobs.pack(result.logprobs)
-                outcome.done += 1
-            elif answer.attempts >= max_attempts:
-                answer.status = Answer.Status.FAILED
-                outcome.failed += 1
-            else:
-                answer.status = Answer.Status.PENDING
-                outcome.retry_ids.append(answer.pk)
-            written.append(answer)
-        Answer.objects.bulk_update(written, RESULT_FIELDS, batch_size=BULK_BATCH)
+        _update_if_held([a for a in rows if a.pk in held], token)
+    for answer in rows:
+        if answer.pk not in held:
+            outcome.lost += 1
+        elif answer.status == Answer.Status.DONE:
+            outcome.done += 1
+        elif answer.status == Answer.Status.FAILED:
+            outcome.failed += 1
+        else:
+            outcome.retry_ids.append(answer.pk)
     return outcome
+
+
+def _update_if_held(answers, token):
+    if not answers:
+        return
+    fields = [Answer._meta.get_field(name) for name in RESULT_FIELDS]
+    quote = connection.ops.quote_name
+    claim = Answer._meta.get_field("claim_token")
+    sql = (f"UPDATE {quote(Answer._meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+           f"WHERE {quote('id')} = %s AND {quote(claim.column)} = %s AND {quote('status')} = %s")
+    running, held_by = Answer.Status.RUNNING.value, claim.get_db_prep_value(token, connection)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [
+            [f.get_db_prep_save(getattr(a, f.attname), connection) for f in fields] + [a.pk, held_by, running]
+            for a in answers])
 
 
 class LeaseKeeper:
