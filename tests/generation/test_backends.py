@@ -2,14 +2,16 @@
 and that nothing imports vllm or torch until a vLLM backend generates."""
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from evalplat.generation import logprobs
-from evalplat.generation.backends import make_backend
+from evalplat.generation.backends import backend_for
 from evalplat.generation.backends.base import GenerationRequest, TokenLogprob, local_model_hash
 from evalplat.generation.backends.vllm import group_by_model
-from evalplat.generation.conf import GenerationSettings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_logprobs_are_stored_columnar_and_read_back():
@@ -49,7 +51,15 @@ def test_a_local_model_hash_follows_its_files(tmp_path):
 
 def test_an_unknown_backend_is_named():
     with pytest.raises(ValueError, match="unknown backend 'tgi'; expected one of vllm, openai, replay"):
-        make_backend("tgi", {}, GenerationSettings.from_env())
+        backend_for("tgi", {})
+
+
+def test_the_vllm_backend_is_kept_across_changes_to_other_settings(monkeypatch):
+    first = backend_for("vllm", {})
+    monkeypatch.setenv("GENERATION_CHUNK_SIZE", "7")
+    assert backend_for("vllm", {}) is first
+    monkeypatch.setenv("GENERATION_VLLM_MAX_MODEL_LEN", "512")
+    assert backend_for("vllm", {}).engine_options["max_model_len"] == 512
 
 
 def test_nothing_imports_vllm_or_torch_until_a_vllm_backend_generates():
@@ -62,5 +72,5 @@ def test_nothing_imports_vllm_or_torch_until_a_vllm_backend_generates():
         "heavy = sorted(m for m in ('vllm', 'torch', 'transformers') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, env={"DJANGO_SETTINGS_MODULE": "evalplat.settings",
-                                                                   "PATH": "/usr/bin:/bin"}, cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
+                   env={"DJANGO_SETTINGS_MODULE": "evalplat.settings", "PATH": "/usr/bin:/bin"})
