@@ -55,7 +55,7 @@ def compose(system_template, user_template, generation, factors, levels, query_t
     for factor in factors:
         level = factor.level(levels[factor.name])
         if factor.is_setting:
-            settings[factor.target.partition(".")[2]] = level.value
+            settings[factor.setting] = level.value
         else:
             texts[factor.name] = level.value
     system = tidy(fill(system_template, texts))

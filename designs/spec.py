@@ -86,6 +86,11 @@ class Factor:
         return self.target is not None
 
     @property
+    def setting(self):
+        """The generation key a setting factor overrides ("temperature" for generation.temperature)."""
+        return self.target.partition(".")[2] if self.target else None
+
+    @property
     def baseline(self):
         return self.levels[0]
 

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from evalplat.experiments.access import experiment_for_user
 from evalplat.experiments.models import Experiment
 from evalplat.generation.models import Answer
 from evalplat.rating import leaks
@@ -224,13 +225,9 @@ def _mturk_submission(rater):
 
 # --- console ---------------------------------------------------------------
 
-def _get_experiment_for_user(request, slug):
-    return get_object_or_404(Experiment.objects.visible_to(request.user), slug=slug)
-
-
 @login_required
 def console_rating(request, slug):
-    experiment = _get_experiment_for_user(request, slug)
+    experiment = experiment_for_user(request, slug)
     assignments = experiment.assignments
     judgments = Judgment.objects.filter(assignment__experiment=experiment)
     gold = judgments.filter(assignment__is_gold=True)
@@ -259,7 +256,7 @@ def console_rating(request, slug):
 @login_required
 @require_POST
 def console_rating_status(request, slug):
-    experiment = _get_experiment_for_user(request, slug)
+    experiment = experiment_for_user(request, slug)
     opening = request.POST.get("action") == "open"
     allowed_from = ([Experiment.Status.READY, Experiment.Status.CLOSED] if opening
                     else [Experiment.Status.RATING])
@@ -276,7 +273,7 @@ def console_rating_status(request, slug):
 @login_required
 @require_POST
 def console_invite_create(request, slug):
-    experiment = _get_experiment_for_user(request, slug)
+    experiment = experiment_for_user(request, slug)
     form = InviteForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -293,7 +290,7 @@ def console_invite_create(request, slug):
 @login_required
 @require_POST
 def console_invite_revoke(request, slug, invite_id):
-    experiment = _get_experiment_for_user(request, slug)
+    experiment = experiment_for_user(request, slug)
     invite = get_object_or_404(Invite, pk=invite_id, experiment=experiment)
     Invite.objects.filter(pk=invite.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     messages.success(request, "The link no longer works.")
@@ -302,7 +299,7 @@ def console_invite_revoke(request, slug, invite_id):
 
 @login_required
 def console_leaks(request, slug):
-    experiment = _get_experiment_for_user(request, slug)
+    experiment = experiment_for_user(request, slug)
     if request.method == "POST":
         flagged = leaks.check_experiment(experiment)
         messages.success(request, f"Leak check done: {flagged} answer(s) flagged.")
@@ -315,7 +312,7 @@ def console_leaks(request, slug):
 @login_required
 @require_POST
 def console_exclude_answer(request, slug, answer_id):
-    experiment = _get_experiment_for_user(request, slug)
+    experiment = experiment_for_user(request, slug)
     answer = get_object_or_404(Answer, pk=answer_id, experiment=experiment)
     reasons = "; ".join(flag.get_kind_display().lower() for flag in answer.leak_flags.all())
     Answer.objects.filter(pk=answer.pk).update(excluded=True, exclusion_reason=f"leak check: {reasons}"[:300])

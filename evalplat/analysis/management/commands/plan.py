@@ -87,8 +87,7 @@ class Command(BaseCommand):
         factor_names = [f.name for f in design.factors]
         for code, levels in rows:
             prompt = compose_for_design(design, dict(zip(factor_names, levels)), query)
-            settings = {f.target.partition(".")[2]: prompt.settings[f.target.partition(".")[2]]
-                        for f in design.factors if f.is_setting}
+            settings = {f.setting: prompt.settings[f.setting] for f in design.factors if f.is_setting}
             extra = "  " + ", ".join(f"{k}={v}" for k, v in settings.items()) if settings else ""
             self.stdout.write(f"  {code}{extra}")
             for message in prompt.messages:
