@@ -105,6 +105,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gguf", help="a GGUF instruct model file (e.g. SmolLM2-135M-Instruct.Q4_1.gguf)")
     parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--no-random", action="store_true", help="skip the two random models")
     args = parser.parse_args()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -112,10 +113,11 @@ def main():
           f"torch {torch.__version__}")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        tiny, big, tokenizer = random_llama(tmp)
-        measure("tiny random Llama (tests)", AutoModelForCausalLM.from_pretrained(tiny).eval(),
-                AutoTokenizer.from_pretrained(tiny), args.max_tokens)
-        measure("random Llama, hidden 512, 4 layers", big, tokenizer, args.max_tokens)
+        tiny, big, tokenizer = random_llama(tmp) if not args.no_random else (None, None, None)
+        if not args.no_random:
+            measure("tiny random Llama (tests)", AutoModelForCausalLM.from_pretrained(tiny).eval(),
+                    AutoTokenizer.from_pretrained(tiny), args.max_tokens)
+            measure("random Llama, hidden 512, 4 layers", big, tokenizer, args.max_tokens)
     if args.gguf:
         path = Path(args.gguf)
         tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)

@@ -240,6 +240,17 @@ def parse_design(text, path="<design>"):
     return design
 
 
+def load_queries(path):
+    """Queries from a JSONL file in the format `queries = "file.jsonl"` reads, or DesignError
+    listing every problem (file, line, field)."""
+    path = Path(path)
+    checker = _Checker("", str(path.parent / "queries"))
+    queries = checker.read_jsonl_queries(path.name)
+    if checker.problems:
+        raise DesignError(checker.problems)
+    return queries
+
+
 def placeholders(template):
     """The {names} a template uses; raises ValueError on a malformed one ('{', '{a.b}', '{a!r}')."""
     names = []

@@ -180,6 +180,9 @@ GENERATION_VLLM_TENSOR_PARALLEL_SIZE = envint("GENERATION_VLLM_TENSOR_PARALLEL_S
 GENERATION_VLLM_GPU_MEMORY_UTILIZATION = envfloat("GENERATION_VLLM_GPU_MEMORY_UTILIZATION", 0.9)
 GENERATION_VLLM_MAX_MODEL_LEN = envint("GENERATION_VLLM_MAX_MODEL_LEN", 0)  # 0: the model's own limit
 GENERATION_VLLM_MAX_LORAS = envint("GENERATION_VLLM_MAX_LORAS", 4, minimum=1)  # adapters in one engine batch
+# > 0: engines serve LoRA adapters up to this rank from the start; 0: LoRA is switched on (one
+# engine restart) when the first request with an adapter arrives.
+GENERATION_VLLM_MAX_LORA_RANK = envint("GENERATION_VLLM_MAX_LORA_RANK", 0, minimum=0)
 GENERATION_OPENAI_BASE_URL = env("GENERATION_OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
 # MODEL=URL pairs: a model with its own server (one `vllm serve` per checkpoint); others use the base URL.
 GENERATION_OPENAI_SERVERS = envmapping("GENERATION_OPENAI_SERVERS")

@@ -36,7 +36,7 @@ class VllmBackend(Backend):
     name = "vllm"
 
     def __init__(self, *, tensor_parallel_size=1, gpu_memory_utilization=0.9, max_model_len=0,
-                 enable_prefix_caching=True, max_loras=4):
+                 enable_prefix_caching=True, max_loras=4, lora_rank=0):
         self.engine_options = {
             "tensor_parallel_size": tensor_parallel_size,
             "gpu_memory_utilization": gpu_memory_utilization,
@@ -45,6 +45,7 @@ class VllmBackend(Backend):
             **({"max_model_len": max_model_len} if max_model_len else {}),
         }
         self.max_loras = max_loras
+        self.min_lora_rank = lora_rank  # > 0: every engine serves adapters from the start (no restart later)
         self.model = None
         self.llm = None
         self.model_hash = ""
@@ -67,7 +68,7 @@ class VllmBackend(Backend):
         from vllm import __version__ as vllm_version
 
         adapters = sorted({r.adapter for r in requests if r.adapter})
-        llm = self._engine(model, max(map(adapter_rank, adapters), default=0))
+        llm = self._engine(model, max([self.min_lora_rank, *map(adapter_rank, adapters)]))
         loras = [self._lora_request(r.adapter) for r in requests] if adapters else None
         watch = Stopwatch()
         outputs = llm.chat([list(r.messages) for r in requests], lora_request=loras,
