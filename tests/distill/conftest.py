@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from tests.generation.conftest import tiny_model  # noqa: F401 - the vLLM test's model, built once a session
+
 SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "small.toml"
 HELD_OUT = '''
 [[queries]]
@@ -79,3 +81,12 @@ def quick_power(monkeypatch):
     from evalplat.distill import followups
 
     monkeypatch.setattr(followups, "judgments_needed", lambda design, **kwargs: 0)
+
+
+@pytest.fixture
+def peer():
+    from tests.generation.openai_peer import Peer
+
+    server = Peer().start()
+    yield server
+    server.stop()

@@ -63,7 +63,8 @@ class Command(BaseCommand):
     def show_factors(self, design):
         self.stdout.write("Factors (first level is the baseline)")
         for factor in design.factors:
-            kind = f"sets {factor.target}" if factor.is_setting else f"fills {{{factor.name}}}"
+            kind = (f"sets {factor.target}" if factor.is_setting else f"fills {{{factor.name}}}" if factor.is_text
+                    else "sets " + ", ".join([f"{{{n}}}" for n in factor.fills] + [f"generation.{k}" for k in factor.settings]))
             levels = ", ".join(level.name for level in factor.levels)
             self.stdout.write(f"  {factor.name:<16} {len(factor.levels)} levels, {kind}: {levels}")
         self.stdout.write("")
@@ -87,7 +88,7 @@ class Command(BaseCommand):
         factor_names = [f.name for f in design.factors]
         for code, levels in rows:
             prompt = compose_for_design(design, dict(zip(factor_names, levels)), query)
-            settings = {f.setting: getattr(prompt.settings, f.setting) for f in design.factors if f.is_setting}
+            settings = {key: getattr(prompt.settings, key) for f in design.factors for key in f.settings}
             extra = "  " + ", ".join(f"{k}={v}" for k, v in settings.items()) if settings else ""
             self.stdout.write(f"  {code}{extra}")
             for message in prompt.messages:
