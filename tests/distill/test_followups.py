@@ -191,3 +191,13 @@ def test_the_web_app_never_imports_torch():
             "print(sorted(m for m in ('torch', 'transformers', 'peft', 'vllm') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_distill_says_which_environment_it_needs(judged_held_out, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed here; the vLLM suite trains for real (tests/distill/test_distill_vllm.py)")
+    with pytest.raises(CommandError, match=r"needs torch, transformers and peft .*\.venv-vllm"):
+        call_command("distill", "heldout", variant="v2", base="tiny-llama", out=str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
