@@ -36,7 +36,7 @@ STARTER = Path(__file__).with_name("starter.toml")
 # Console addresses an experiment's page could never have: /console/new/ is this page.
 RESERVED_NAMES = ("new",)
 LIMITS = {"files": MAX_BUNDLE_FILES, "file_size": size_text(MAX_FILE_BYTES), "total_size": size_text(MAX_BUNDLE_BYTES),
-          "design_size": size_text(MAX_DESIGN_BYTES)}
+          "design_size": size_text(MAX_DESIGN_BYTES), "design_bytes": MAX_DESIGN_BYTES}
 
 
 def console_page(view):
@@ -62,6 +62,7 @@ class Submission:
     files: Bundle | None = None
     from_upload: bool = False     # the text came from an uploaded file: the editor should show it
     uploaded: list = field(default_factory=list)
+    unused_designs: list = field(default_factory=list)  # design files uploaded but not checked
     problems: list = field(default_factory=list)
 
 
@@ -139,7 +140,7 @@ def _results_context(submission, problems, preview, action):
     in_editor = [p for p in problems if p.file == submission.name and p.line]
     return {"problems": problems, "editor_lines": sorted({p.line for p in in_editor}), "preview": preview,
             "action": action, "design_name": submission.name, "from_upload": submission.from_upload,
-            "text": submission.text, "uploaded": submission.uploaded}
+            "text": submission.text, "uploaded": submission.uploaded, "unused_designs": submission.unused_designs}
 
 
 def _wants_fragment(request):
@@ -170,6 +171,7 @@ def _read_submission(request):
         submission.from_upload = True
     elif editor.strip() and (request.POST.get("edited") or not designs):
         submission.text = editor
+        submission.unused_designs = designs
     elif len(designs) == 1:
         submission.name = PurePosixPath(designs[0]).name
         submission.text = _decode(designs[0], bundle.files[designs[0]], problems)

@@ -161,6 +161,11 @@
   var busy = false;
   function send(url, isCreate) {
     if (busy) return;
+    var limit = parseInt(editor.getAttribute("data-max-bytes"), 10);
+    if (new Blob([editor.value]).size > limit) {
+      say("The design is larger than " + size(limit) + ": split its queries into a JSONL file and upload it.", true);
+      return;
+    }
     busy = true;
     var data = new FormData(form);
     data.delete("files");

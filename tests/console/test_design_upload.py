@@ -249,3 +249,11 @@ def test_the_name_of_this_page_is_reserved(owner_client):
 def test_an_empty_submission_says_what_to_do(owner_client):
     page = owner_client.post(reverse("design:check"), {"text": "  "}).content.decode()
     assert "empty: write a design in the editor, open a design file, or upload one with its files" in page
+
+
+def test_a_design_in_the_upload_that_the_editor_overrides_is_pointed_out(owner_client):
+    data = archive("zip", [("honesty-tone.toml", HONESTY), ("instructions.md", INSTRUCTIONS)])
+    page = post(owner_client, "check", HONESTY.read_text().replace("Calibrated", "Calm"),
+                files=[SimpleUploadedFile("h.zip", data)]).content.decode()
+    assert "The design is valid" in page and "Calm honesty" in page
+    assert "The upload also holds honesty-tone.toml; the design in\n  the editor was checked, not that file." in page
