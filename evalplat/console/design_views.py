@@ -97,9 +97,7 @@ def create(request):
         try:
             experiment = import_design(_parse(submission), owner=request.user,
                                        replace=bool(request.POST.get("replace")))
-        except DesignError as exc:
-            problems = exc.problems
-        except ImportRefused as exc:
+        except (DesignError, ImportRefused) as exc:
             problems = exc.problems
         else:
             url = reverse("console:detail", args=[experiment.slug])
@@ -178,7 +176,7 @@ def _read_submission(request):
         submission.from_upload = True
     elif designs:
         problems.append(Problem("upload", None, "files", f"{len(designs)} design files ({', '.join(designs)}): "
-                                "open the one you mean with \"Open a design file\", or upload just one"))
+                                "open the one you mean in the editor (\"Open a design file\", or paste it), or upload just one"))
     else:
         problems.append(Problem(submission.name, None, "design", "empty: write a design in the editor, open a design "
                                 "file, or upload one with its files"))

@@ -23,6 +23,8 @@ SCREENS = ROOT / "var" / "screens"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+# Check estimates the judgments needed by simulation: seconds, more on a loaded machine.
+CHECKED = 90_000
 BROKEN_LINE = 'system = """You are a helpful assistant. {uncertainty} {pushback} {tome} {evidence}'
 
 
@@ -55,7 +57,7 @@ def test_a_broken_design_is_fixed_in_the_editor_checked_and_created(live_server,
         context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
                               "url": live_server.url}])
         page = context.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(CHECKED)
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("request", lambda request: None if request.url.startswith(live_server.url) else outside.append(request.url))
@@ -71,7 +73,7 @@ def test_a_broken_design_is_fixed_in_the_editor_checked_and_created(live_server,
         expect(page.locator("#file-list")).to_contain_text("instructions.md")
         page.get_by_role("button", name="Check").click()
         problems = page.locator(".problems")
-        expect(problems).to_contain_text("unknown placeholder {tome}")
+        expect(problems).to_contain_text("unknown placeholder {tome}", timeout=CHECKED)
         expect(problems).to_contain_text("text factor 'tone' is not used")
         expect(page.locator("#gutter span.bad")).to_have_count(2)
         screenshot(page, "error")
@@ -88,7 +90,7 @@ def test_a_broken_design_is_fixed_in_the_editor_checked_and_created(live_server,
         # Check again: the whole plan shows in the page, the text and the chosen file are kept.
         page.get_by_role("button", name="Check").click()
         valid = page.locator(".valid")
-        expect(valid).to_contain_text("The design is valid")
+        expect(valid).to_contain_text("The design is valid", timeout=CHECKED)
         expect(page.locator("#results")).to_contain_text("Judgments needed")
         expect(page.locator("#results")).to_contain_text("Prompts for the first query")
         expect(page.locator("#gutter span.bad")).to_have_count(0)
