@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "evalplat.generation",
     "evalplat.rating",
     "evalplat.analysis",
+    "evalplat.console",
     "evalplat.distill",
     "evalplat.demo",
 ]
