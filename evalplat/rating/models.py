@@ -306,9 +306,11 @@ class RatingQueue(models.Model):
     def __str__(self):
         return f"queue of {self.experiment_id}"
 
-    def wants_refill(self, claimed_id, now):
+    def wants_refill(self, claimed, now):
+        """Whether claiming `claimed` should top the queue up: it reached the second half of the newest
+        batch of pairs (attention items are stocked for a whole batch), or the last refill is old."""
         due = self.refilled_at is None or (now - self.refilled_at).total_seconds() >= settings.RATING_QUEUE_REFILL_SECONDS
-        return due or claimed_id >= self.refill_from_id
+        return due or (not claimed.is_gold and claimed.pk >= self.refill_from_id)
 
 
 class Judgment(models.Model):

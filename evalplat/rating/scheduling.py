@@ -56,13 +56,13 @@ from datetime import timedelta
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, IntegerField, Q, Value, When
-from django.http import HttpResponseRedirect
+from django.db.models import Case, Count, IntegerField, Q, Subquery, Value, When
+from django.http import HttpResponse
 from django.utils import timezone
 
 from designs.schedule import PairScheduler, ScheduledItem, is_gold_slot, wants_replica
 from evalplat.generation.models import Answer
-from evalplat.rating.models import Assignment, RatingQueue, Rater, cell_key
+from evalplat.rating.models import Assignment, RatingQueue, Rater, cell_key, new_token
 
 # Left/right of replicas and attention items, and which answers fill a cell,
 # must not be predictable from anything a rater can see.
@@ -128,41 +128,35 @@ def locked_rater(public_id):
             .filter(public_id=public_id).first())
 
 
-def next_assignment(session, *, refill_later):
-    """The rater's open assignment, or a newly claimed one; None when their session is over.
+def next_item_id(session):
+    """The public id of the rater's open item or of one newly claimed; None when their session is over.
 
     Call inside a transaction holding the rater's lock (`locked_rater`).
-    `refill_later(experiment)` is called when the queue should be topped up
-    after the response.
     """
     rater = session.rater
     if not rater.is_active:
         return None
     current = session.open_item
     if current is not None:
-        return current
-    experiment = rater.experiment
-    rating = experiment.rating_settings
-    if session.done >= rating.per_rater:
+        return current.public_id
+    if session.done >= rater.experiment.rating_settings.per_rater:
         rater.finish()
         return None
     claimer = Claimer(session)
-    assignment = claimer.claim()
-    if assignment is None:
-        planner = Planner.locked(experiment, wait=True)
-        if planner is not None:
-            planner.top_up()
-            claimer.queue = planner.queue
-            assignment = claimer.claim() or planner.plan_for(session)
-    elif claimer.queue is None or claimer.queue.wants_refill(assignment.pk, claimer.now):
-        refill_later(experiment)
-    if assignment is None:
+    public_id = claimer.claim()
+    if public_id is None:
+        # Nothing queued suits this rater: plan now (the first request of a study, or the end of a small pool).
+        planner = Planner.locked(rater.experiment, wait=True)
+        planner.top_up()
+        claimer.queue = planner.queue
+        public_id = claimer.claim() or planner.plan_for(session)
+    if public_id is None:
         rater.finish()
-    return assignment
+    return public_id
 
 
 class Claimer:
-    """Gives one rater the first queued item their constraints allow."""
+    """Gives one rater the first queued item their constraints allow, in one UPDATE."""
 
     def __init__(self, session):
         self.session = session
@@ -175,6 +169,8 @@ class Claimer:
             self.queue = None
 
     def claim(self):
+        if self.queue is None:
+            return None
         rating = self.experiment.rating_settings
         if is_gold_slot(self.session.next_position, rating.gold_rate, gold_offset(self.rater)):
             gold = self._take(self._gold_candidates())
@@ -185,12 +181,10 @@ class Claimer:
     def _queued(self):
         return (Assignment.objects.queued()
                 .filter(experiment=self.experiment, left_answer__excluded=False, right_answer__excluded=False)
-                .select_for_update(skip_locked=True, of=("self",))
-                .only("id", "public_id", "kind", "cell", "query_id", "is_gold", "gold_better"))
+                .select_for_update(skip_locked=True, of=("self",)))
 
     def _candidates(self):
-        cap = self.queue.query_cap if self.queue is not None else 1
-        capped = [query for query, uses in self.session.query_uses().items() if uses >= cap]
+        capped = [query for query, uses in self.session.query_uses().items() if uses >= self.queue.query_cap]
         reissues_first = Case(When(kind=Assignment.Kind.REISSUE, then=Value(0)), default=Value(1),
                               output_field=IntegerField())
         return (self._queued().exclude(kind=Assignment.Kind.GOLD)
@@ -207,21 +201,20 @@ class Claimer:
         return gold.order_by(unmet_first, "id")
 
     def _take(self, candidates):
-        """Lock the first candidate (skipping rows another claim holds) and give it to the rater."""
-        for _ in range(3):
-            row = candidates.first()
-            if row is None:
-                return None
-            issued = {"rater": self.rater, "position": self.session.next_position, "status": Assignment.Status.ISSUED,
-                      "issued_at": self.now,
-                      "expires_at": self.now + timedelta(minutes=settings.RATING_ASSIGNMENT_MINUTES)}
-            # Conditional: correct even where the row lock is a no-op (SQLite).
-            if Assignment.objects.filter(pk=row.pk, status=Assignment.Status.QUEUED).update(**issued):
-                for name, value in issued.items():
-                    setattr(row, name, value)
-                self.session.items.append(row)
-                return row
-        return None
+        """Give the rater the first candidate that no other claim holds; returns its new public id.
+
+        One statement: UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED). A scalar
+        subquery, run once; with `id IN (…)` PostgreSQL may run it again per row and take more than
+        one. The public id is minted here, so nothing a browser sees existed before the item was
+        theirs. The status condition keeps it correct where the row lock is a no-op (SQLite).
+        """
+        public_id = new_token()
+        claimed = Assignment.objects.filter(pk=Subquery(candidates.values("pk")[:1]),
+                                            status=Assignment.Status.QUEUED).update(
+            rater=self.rater, position=self.session.next_position, status=Assignment.Status.ISSUED,
+            public_id=public_id, issued_at=self.now,
+            expires_at=self.now + timedelta(minutes=settings.RATING_ASSIGNMENT_MINUTES))
+        return public_id if claimed else None
 
 
 def gold_offset(rater):
@@ -230,21 +223,20 @@ def gold_offset(rater):
     return int.from_bytes(digest[:4], "big") / 2**32
 
 
-class RefillAfterResponse(HttpResponseRedirect):
-    """A redirect that tops the queue up once the WSGI server has sent it (Django's response.close()).
+class RefillAfterResponse(HttpResponse):
+    """A response that tops the experiment's queue up once the WSGI server has sent it (response.close()).
 
-    The rater who triggered the refill does not wait for it; the worker plans
-    while that rater's browser follows the redirect to another worker or thread.
+    The item page following a claim that reached the second half of the queue
+    is one: the rater reads their item while the worker plans the next batch.
     """
 
-    def __init__(self, *args, experiments=(), **kwargs):
+    def __init__(self, *args, experiment, **kwargs):
         super().__init__(*args, **kwargs)
-        self.experiments = list(experiments)
+        self.experiment = experiment
 
     def close(self):
         try:
-            for experiment in self.experiments:
-                refill(experiment)
+            refill(self.experiment)
         finally:
             super().close()
 
@@ -483,7 +475,7 @@ class Planner:
     def plan_for(self, session):
         """One new item planned for this rater alone, when nothing queued suits them (the end of a small pool).
 
-        Issued at once; None when the rater has seen every cell open to them.
+        Issued at once (its public id is returned); None when the rater has seen every cell open to them.
         """
         rater = session.rater
         index_of_query = {pk: i for i, pk in enumerate(self.layout.query_ids)}
@@ -502,5 +494,4 @@ class Planner:
                                issued_at=self.now,
                                expires_at=self.now + timedelta(minutes=settings.RATING_ASSIGNMENT_MINUTES))
         assignment.save()
-        session.items.append(assignment)
-        return assignment
+        return assignment.public_id

@@ -18,9 +18,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.template import loader
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
@@ -32,7 +32,7 @@ from evalplat.rating import leaks
 from evalplat.rating.forms import JudgmentForm, InviteForm, ProblemForm
 from evalplat.rating.markdown import render_markdown
 from evalplat.rating.models import Assignment, Invite, Judgment, LeakFlag, Rater
-from evalplat.rating.scheduling import RefillAfterResponse, Session, locked_rater, next_assignment
+from evalplat.rating.scheduling import RefillAfterResponse, Session, locked_rater, next_item_id
 
 PROLIFIC_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
 MTURK_PARAMS = ("workerId", "assignmentId", "hitId", "turkSubmitTo")
@@ -103,10 +103,10 @@ def _bind_browser(response, rater):
     return response
 
 
-def _rater_or_404(request, **related):
+def _rater_or_404(request):
     """This browser's rater (read, not locked); a 404 without a rater cookie."""
     public_id = _cookie_rater_id(request)
-    rater = public_id and (Rater.objects.select_related("experiment", "invite")
+    rater = public_id and (Rater.objects.select_related("experiment", "invite", "experiment__rating_queue")
                            .defer("experiment__design_text", "experiment__alias_report")
                            .filter(public_id=public_id).first())
     if not rater:
@@ -195,11 +195,9 @@ def start(request, token):
 
 
 def _next_response(session):
-    """A redirect straight to the rater's next item (or the end), topping the queue up after it is sent."""
-    later = []
-    assignment = next_assignment(session, refill_later=later.append)
-    url = reverse("rating:item", args=[assignment.public_id]) if assignment else reverse("rating:done")
-    return RefillAfterResponse(url, experiments=later)
+    """A redirect straight to the rater's next item (or to the end)."""
+    public_id = next_item_id(session)
+    return redirect("rating:item", public_id=public_id) if public_id else redirect("rating:done")
 
 
 @rater_page
@@ -244,13 +242,20 @@ def next_item(request):
         return _next_response(Session.load(rater))
 
 
-def _item_page(request, rater, assignment_id, *, form, problem_form=None, status=200, notice=""):
-    assignment = Assignment.objects.select_related("query", "left_answer", "right_answer").get(pk=assignment_id)
+WITH_TEXTS = Assignment.objects.select_related("query", "left_answer", "right_answer")
+
+
+def _item_page(request, rater, assignment, *, form, problem_form=None, status=200, notice=""):
+    """The judging page of `assignment` (loaded WITH_TEXTS).
+
+    Showing a newly claimed item is also when the queue is topped up, if due,
+    after the page has been sent (the submit that claimed it redirected here).
+    """
     if status == 200:
         assignment.mark_shown()
     per_rater = rater.experiment.rating_settings.per_rater
     done = rater.assignments.done().count()
-    return render(request, "rating/item.html", {
+    content = loader.render_to_string("rating/item.html", {
         "assignment": assignment,
         "experiment": rater.experiment,
         "query_html": render_markdown(assignment.query.text),
@@ -263,7 +268,11 @@ def _item_page(request, rater, assignment_id, *, form, problem_form=None, status
                      "percent": round(100 * done / per_rater) if per_rater else 0},
         "warn": rater.should_be_warned,
         "notice": notice,
-    }, status=status)
+    }, request)
+    queue = getattr(rater.experiment, "rating_queue", None)
+    if status == 200 and queue is not None and queue.wants_refill(assignment, timezone.now()):
+        return RefillAfterResponse(content, experiment=rater.experiment)
+    return HttpResponse(content, status=status)
 
 
 @rater_page
@@ -273,7 +282,7 @@ def item(request, public_id):
     if request.method == "POST":
         return _judge(request, public_id)
     rater = _rater_or_404(request)
-    assignment = get_object_or_404(Assignment.objects.only("id", "status"), public_id=public_id, rater=rater)
+    assignment = get_object_or_404(WITH_TEXTS, public_id=public_id, rater=rater)
     refusal = rater.refusal()
     if refusal == "ended":
         return redirect("rating:done")
@@ -281,7 +290,7 @@ def item(request, public_id):
         return _refused(request, refusal, status=200 if refusal == "closed" else 403)
     if assignment.is_finished:
         return redirect("rating:next")  # back button or a second tab: move on, never judge twice
-    return _item_page(request, rater, assignment.pk, form=JudgmentForm(rating=rater.experiment.rating_settings))
+    return _item_page(request, rater, assignment, form=JudgmentForm(rating=rater.experiment.rating_settings))
 
 
 def _submits_limited(request, rater):
@@ -306,9 +315,9 @@ def _judge(request, public_id):
             return _next_response(session)  # a repeated submit: one judgment, and on to the next item
         form = JudgmentForm(request.POST, rating=rater.experiment.rating_settings)
         if not form.is_valid():
-            return _item_page(request, rater, assignment.pk, form=form, status=400)
+            return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=400)
         if _submits_limited(request, rater):
-            return _item_page(request, rater, assignment.pk, form=form, status=429,
+            return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=429,
                               notice=REFUSALS["too-fast"][1])
         judgment = assignment.record_judgment(**form.judgment_fields())
         if judgment is not None:
@@ -337,8 +346,9 @@ def report(request, public_id):
             form = ProblemForm(request.POST)
             if not form.is_valid():
                 # Say what is missing instead of dropping the report.
-                return _item_page(request, rater, assignment.pk, form=JudgmentForm(rating=rater.experiment.rating_settings),
-                                  problem_form=form, status=400)
+                return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk),
+                                  form=JudgmentForm(rating=rater.experiment.rating_settings), problem_form=form,
+                                  status=400)
             assignment.report_problem(form.cleaned_data["problem"], form.cleaned_data["note"])
         return _next_response(session)
 

@@ -224,11 +224,11 @@ def test_an_abandoned_item_is_handed_on_once_and_its_late_judgment_is_kept(clien
     abandoned_url = start_session(client, study_invite, **PROLIFIC)
     abandoned = Assignment.objects.handed_out().get()
     Assignment.objects.handed_out().update(expires_at=timezone.now() - timedelta(minutes=1))
-    # A minute later the next rater's request tops the queue up (after its response): the abandoned
-    # item is queued again, ahead of everything else, and the rater after that gets it.
+    # A minute later the next rater's item page tops the queue up (after the page is sent): the
+    # abandoned item is queued again, ahead of everything else, and the rater after that gets it.
     RatingQueue.objects.update(refilled_at=timezone.now() - timedelta(minutes=2))
     second, third = Client(), Client()
-    start_session(second, study_invite, PROLIFIC_PID="p2")
+    assert second.get(start_session(second, study_invite, PROLIFIC_PID="p2")).status_code == 200
     third_url = start_session(third, study_invite, PROLIFIC_PID="p3")
     reissues = Assignment.objects.filter(kind=Assignment.Kind.REISSUE)
     assert reissues.count() == 1
