@@ -141,11 +141,11 @@ def _platform_params(request, invite):
 
 def _may_create_rater(request, invite):
     """Rate limits on new raters, per client address and per study link (django-ratelimit, per web process)."""
-    by_address = is_ratelimited(request, group="rating:new-rater:address", key="ip",
-                                rate=settings.RATING_NEW_RATERS_PER_ADDRESS, increment=True)
-    by_link = is_ratelimited(request, group="rating:new-rater:link", key=lambda group, request: invite.token,
-                             rate=settings.RATING_NEW_RATERS_PER_LINK, increment=True)
-    return not (by_address or by_link)
+    if is_ratelimited(request, group="rating:new-rater:address", key="ip",
+                      rate=settings.RATING_NEW_RATERS_PER_ADDRESS, increment=True):
+        return False  # refused here, so it does not use up the link's allowance
+    return not is_ratelimited(request, group="rating:new-rater:link", key=lambda group, request: invite.token,
+                              rate=settings.RATING_NEW_RATERS_PER_LINK, increment=True)
 
 
 def _rater_for_invite(request, invite, params):
