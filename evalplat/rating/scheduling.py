@@ -145,11 +145,14 @@ def next_item_id(session):
     claimer = Claimer(session)
     public_id = claimer.claim()
     if public_id is None:
-        # Nothing queued suits this rater: plan now (the first request of a study, or the end of a small pool).
-        planner = Planner.locked(rater.experiment, wait=True)
-        planner.top_up()
-        claimer.queue = planner.queue
-        public_id = claimer.claim() or planner.plan_for(session)
+        # Nothing queued suits this rater: wait for whoever is planning, look again, and plan only if
+        # still nothing (the first request of a study, or the end of a small pool).
+        claimer.queue = lock_queue(rater.experiment, wait=True)
+        public_id = claimer.claim()
+        if public_id is None:
+            planner = Planner(rater.experiment, claimer.queue)
+            planner.top_up()
+            public_id = claimer.claim() or planner.plan_for(session)
     if public_id is None:
         rater.finish()
     return public_id
@@ -230,22 +233,47 @@ class RefillAfterResponse(HttpResponse):
     is one: the rater reads their item while the worker plans the next batch.
     """
 
-    def __init__(self, *args, experiment, **kwargs):
+    def __init__(self, *args, experiment, claimed, **kwargs):
         super().__init__(*args, **kwargs)
         self.experiment = experiment
+        self.claimed = claimed
 
     def close(self):
         try:
-            refill(self.experiment)
+            refill(self.experiment, self.claimed)
         finally:
             super().close()
 
 
-def refill(experiment):
-    """Top the experiment's queue up unless another request is doing it; returns the items planned."""
+def refill(experiment, claimed=None):
+    """Top the experiment's queue up, unless another request is doing it or has just done it.
+
+    `claimed`: the item whose claim asked for it; under the lock the (fresh) queue row
+    decides again, so a burst of requests that all saw the queue low plans one batch.
+    Returns the number of items planned.
+    """
     with transaction.atomic():
-        planner = Planner.locked(experiment, wait=False)
-        return planner.top_up() if planner is not None else 0
+        queue = lock_queue(experiment, wait=False)
+        if queue is None or (claimed is not None and not queue.wants_refill(claimed, timezone.now())):
+            return 0
+        return Planner(experiment, queue).top_up()
+
+
+def lock_queue(experiment, *, wait):
+    """The experiment's RatingQueue row under its lock (made on first use); None if another request holds
+    it and `wait` is off. Call inside a transaction."""
+    queues = RatingQueue.objects.filter(experiment=experiment)
+    queue = (queues.select_for_update() if wait else queues.select_for_update(skip_locked=True)).first()
+    if queue is not None:
+        return queue
+    if not wait and queues.exists():
+        return None  # another request is planning
+    try:
+        with transaction.atomic():
+            RatingQueue.objects.create(experiment=experiment)
+    except IntegrityError:
+        pass  # made a moment ago by another request
+    return queues.select_for_update().get()
 
 
 @dataclass
@@ -299,7 +327,7 @@ class Layout:
 
 
 class Planner:
-    """Plans items for one experiment's queue, holding its planning lock (the RatingQueue row)."""
+    """Plans items for one experiment's queue; the caller holds its planning lock (`lock_queue`)."""
 
     def __init__(self, experiment, queue):
         self.experiment = experiment
@@ -308,25 +336,6 @@ class Planner:
         self.now = timezone.now()
         self.layout = Layout.load(experiment)
         self.scheduler, self.n_items, self.n_replicas = self._rebuilt_scheduler()
-
-    @classmethod
-    def locked(cls, experiment, *, wait):
-        """A planner under the experiment's planning lock, or None when another request holds it and `wait` is off.
-
-        Call inside a transaction.
-        """
-        queues = RatingQueue.objects.filter(experiment=experiment)
-        queue = (queues.select_for_update() if wait else queues.select_for_update(skip_locked=True)).first()
-        if queue is None:
-            if not wait and queues.exists():
-                return None  # another request is planning
-            try:
-                with transaction.atomic():
-                    RatingQueue.objects.create(experiment=experiment)
-            except IntegrityError:
-                pass  # created a moment ago by another request, which has planned by now
-            queue = queues.select_for_update().get()
-        return cls(experiment, queue)
 
     def _rebuilt_scheduler(self):
         """The scheduler's state from one aggregate over everything queued or handed out (not one row per judgment)."""

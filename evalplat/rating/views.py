@@ -271,7 +271,7 @@ def _item_page(request, rater, assignment, *, form, problem_form=None, status=20
     }, request)
     queue = getattr(rater.experiment, "rating_queue", None)
     if status == 200 and queue is not None and queue.wants_refill(assignment, timezone.now()):
-        return RefillAfterResponse(content, experiment=rater.experiment)
+        return RefillAfterResponse(content, experiment=rater.experiment, claimed=assignment)
     return HttpResponse(content, status=status)
 
 
