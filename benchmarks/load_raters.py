@@ -66,9 +66,10 @@ def free_port():
 class Browser:
     """One browser tab's worth of HTTP: a keep-alive connection and the site's cookies."""
 
-    def __init__(self, port, cookies):
+    def __init__(self, port, cookies, reconnect=True):
         self.port = port
         self.cookies = cookies  # shared between a rater's tabs, as a browser's cookie jar is
+        self.reconnect = reconnect  # retry once on a kept-alive connection the server closed
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def request(self, method, path, body=None):
@@ -86,7 +87,7 @@ class Browser:
                 break
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.connection.close()  # a server that closed a kept-alive connection: reconnect once
-                if attempt:
+                if attempt or not self.reconnect:
                     raise
         for name, value in response.getheaders():
             if name.lower() == "set-cookie":
@@ -241,8 +242,9 @@ def prepare_database(url, history):
     return child.stdout.split()[-1]
 
 
-def serve(url, port, workers, threads):
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
+def serve(url, port, workers, threads, **extra_env):
+    """gunicorn (gunicorn.conf.py) with production settings on 127.0.0.1:`port`; returns the master process."""
+    env = {**os.environ, **extra_env, "DATABASE_URL": url, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50),
            "ALLOWED_HOSTS": "127.0.0.1", "DB_CONN_MAX_AGE": "60", "WEB_BIND": f"127.0.0.1:{port}",
            "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads),
            # Simulated raters are as fast as machines: lift the per-rater limits (they are tested elsewhere).

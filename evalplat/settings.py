@@ -76,6 +76,8 @@ def database_from_url(url):
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 0),
+            # A kept connection is tested before reuse, so one cut by a database restart is replaced.
+            "CONN_HEALTH_CHECKS": True,
         }
     raise ImproperlyConfigured(f"DATABASE_URL={url!r}: scheme must be sqlite or postgres")
 
@@ -111,6 +113,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "evalplat.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "evalplat.urls"

@@ -47,6 +47,7 @@ Blinding: queued rows are never shown to a browser; the rater sees an item's
 random `public_id` only once it is theirs.
 """
 import hashlib
+import logging
 import math
 import random
 import statistics
@@ -55,7 +56,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Case, Count, IntegerField, Q, Subquery, Value, When
 from django.http import HttpResponse
 from django.utils import timezone
@@ -64,6 +65,7 @@ from designs.schedule import PairScheduler, ScheduledItem, is_gold_slot, wants_r
 from evalplat.generation.models import Answer
 from evalplat.rating.models import Assignment, RatingQueue, Rater, cell_key, new_token
 
+log = logging.getLogger(__name__)
 # Left/right of replicas and attention items, and which answers fill a cell,
 # must not be predictable from anything a rater can see.
 CHANCE = random.SystemRandom()
@@ -241,6 +243,9 @@ class RefillAfterResponse(HttpResponse):
     def close(self):
         try:
             refill(self.experiment, self.claimed)
+        except DatabaseError:
+            # The page was sent; the next request that finds the queue low tops it up instead.
+            log.exception("topping up the rating queue of %s failed", self.experiment.pk)
         finally:
             super().close()
 
