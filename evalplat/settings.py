@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "evalplat.generation",
     "evalplat.rating",
     "evalplat.analysis",
+    "evalplat.console",
     "evalplat.demo",
     "django_ratelimit",
 ]
