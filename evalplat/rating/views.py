@@ -277,10 +277,10 @@ def _item_page(request, rater, assignment, *, form, problem_form=None, status=20
 
 @rater_page
 def item(request, public_id):
-    if not TOKEN.match(public_id):
-        raise Http404("No such item.")
     if request.method == "POST":
         return _judge(request, public_id)
+    if not TOKEN.match(public_id):
+        raise Http404("No such item.")
     rater = _rater_or_404(request)
     assignment = get_object_or_404(WITH_TEXTS, public_id=public_id, rater=rater)
     refusal = rater.refusal()
@@ -298,59 +298,57 @@ def _submits_limited(request, rater):
                           rate=settings.RATING_SUBMITS_PER_RATER, increment=True)
 
 
-def _judge(request, public_id):
-    """Store a judgment once, while the link, the rater and the study all allow it, and go straight to the next item."""
-    with transaction.atomic():
-        rater = _locked_rater_or_404(request)
-        session = Session.load(rater)
-        assignment = session.find(public_id)
-        if assignment is None:
+def _posting_to_own_item(view):
+    """For POSTs to one of the rater's items: under the rater's lock, with their session loaded, only
+    while the link, the rater and the study allow it. Calls view(request, rater, session, assignment)."""
+    @wraps(view)
+    def wrapped(request, public_id):
+        if not TOKEN.match(public_id):
             raise Http404("No such item.")
-        refusal = rater.refusal()
-        if refusal == "ended":
-            return redirect("rating:done")
-        if refusal:
-            return _refused(request, refusal, status=409)
-        if assignment.is_finished:
-            return _next_response(session)  # a repeated submit: one judgment, and on to the next item
-        form = JudgmentForm(request.POST, rating=rater.experiment.rating_settings)
-        if not form.is_valid():
-            return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=400)
-        if _submits_limited(request, rater):
-            return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=429,
-                              notice=REFUSALS["too-fast"][1])
-        judgment = assignment.record_judgment(**form.judgment_fields())
-        if judgment is not None:
-            rater.update_after_judgment(gold_failed=assignment.is_gold and judgment.winner != assignment.gold_better,
-                                        too_fast=session.too_fast())
-        return _next_response(session)
+        with transaction.atomic():
+            rater = _locked_rater_or_404(request)
+            session = Session.load(rater)
+            assignment = session.find(public_id)
+            if assignment is None:
+                raise Http404("No such item.")
+            refusal = rater.refusal()
+            if refusal == "ended":
+                return redirect("rating:done")
+            if refusal:
+                return _refused(request, refusal, status=409)
+            if assignment.is_finished:
+                return _next_response(session)  # a repeated submit: one judgment, and on to the next item
+            return view(request, rater, session, assignment)
+    return wrapped
+
+
+@_posting_to_own_item
+def _judge(request, rater, session, assignment):
+    """Store a judgment once and go straight to the next item."""
+    form = JudgmentForm(request.POST, rating=rater.experiment.rating_settings)
+    if not form.is_valid():
+        return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=400)
+    if _submits_limited(request, rater):
+        return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=429,
+                          notice=REFUSALS["too-fast"][1])
+    judgment = assignment.record_judgment(**form.judgment_fields())
+    if judgment is not None:
+        rater.update_after_judgment(gold_failed=assignment.is_gold and judgment.winner != assignment.gold_better,
+                                    too_fast=session.too_fast())
+    return _next_response(session)
 
 
 @rater_page
 @require_POST
-def report(request, public_id):
-    if not TOKEN.match(public_id):
-        raise Http404("No such item.")
-    with transaction.atomic():
-        rater = _locked_rater_or_404(request)
-        session = Session.load(rater)
-        assignment = session.find(public_id)
-        if assignment is None:
-            raise Http404("No such item.")
-        refusal = rater.refusal()
-        if refusal == "ended":
-            return redirect("rating:done")
-        if refusal:
-            return _refused(request, refusal, status=409)
-        if not assignment.is_finished:
-            form = ProblemForm(request.POST)
-            if not form.is_valid():
-                # Say what is missing instead of dropping the report.
-                return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk),
-                                  form=JudgmentForm(rating=rater.experiment.rating_settings), problem_form=form,
-                                  status=400)
-            assignment.report_problem(form.cleaned_data["problem"], form.cleaned_data["note"])
-        return _next_response(session)
+@_posting_to_own_item
+def report(request, rater, session, assignment):
+    """Skip an item the rater cannot judge, keeping why; an invalid report says what is missing."""
+    form = ProblemForm(request.POST)
+    if not form.is_valid():
+        return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk),
+                          form=JudgmentForm(rating=rater.experiment.rating_settings), problem_form=form, status=400)
+    assignment.report_problem(form.cleaned_data["problem"], form.cleaned_data["note"])
+    return _next_response(session)
 
 
 @rater_page

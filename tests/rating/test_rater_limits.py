@@ -99,7 +99,8 @@ def test_submits_are_limited_per_rater_and_a_refused_one_is_not_stored(client, s
     assert Judgment.objects.count() == 2 and item_of(url).status == Assignment.Status.ISSUED
 
 
-def test_a_rater_who_does_forty_items_in_seconds_is_flagged_too_fast(client, study_invite, start_session):
+def test_a_rater_who_does_forty_items_in_seconds_is_flagged_too_fast(client, study_invite, start_session, settings):
+    settings.RATING_SUBMITS_PER_RATER = "1000/m"  # the flag, not the limit (which would stop them at 30)
     Experiment.objects.update(rating=dict(study_invite.experiment.rating, per_rater=40, gold_rate=0.0))
     url = start_session(client, study_invite, **PROLIFIC)
     started = timezone.now()
