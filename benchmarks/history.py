@@ -2,7 +2,7 @@
 
 Used by the load harness (benchmarks/load_raters.py) and the query-count tests: the
 items come from the real pair scheduler (designs.schedule.plan_pairs) at the
-design's per-rater count and overlap, so the queue's refills see the tallies a
+design's per-rater count and overlap (a block of 4,000, repeated with new raters), so the queue's refills see the tallies a
 real study would have produced. Second ratings are marked as REPLICA of an
 earlier judgment of the same cell by another rater, at the design's overlap.
 Times on item are 15–45 s, so no simulated rater of the history counts as too fast.
@@ -13,11 +13,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from designs.schedule import plan_pairs, wants_replica
+from designs.schedule import ScheduledItem, plan_pairs, wants_replica
 from evalplat.rating.models import Assignment, Judgment, Rater, cell_key
 from evalplat.rating.scheduling import Layout
 
 BATCH = 2000
+BLOCK = 4000  # items the scheduler plans; a longer history repeats them with new raters
 
 
 @transaction.atomic
@@ -26,8 +27,13 @@ def load_history(experiment, n_judgments, *, seed=0):
     rng = random.Random(seed)
     layout = Layout.load(experiment)
     rating = experiment.rating_settings
-    items = plan_pairs(layout.runs, layout.levels, len(layout.query_ids), n_judgments, seed=seed,
+    # The scheduler lays out one block (a whole number of sessions); larger histories repeat it with
+    # new raters: the tallies stay those of a balanced schedule, and 50,000 judgments load in seconds.
+    block = plan_pairs(layout.runs, layout.levels, len(layout.query_ids), min(n_judgments, BLOCK), seed=seed,
                        per_rater=rating.per_rater, overlap=rating.overlap)
+    block_raters = max(item.rater for item in block) + 1
+    items = [ScheduledItem(item.rater + repeat * block_raters, item.query, item.left, item.right)
+             for repeat in range(-(-n_judgments // len(block))) for item in block][:n_judgments]
     now = timezone.now()
     raters = Rater.objects.bulk_create(
         [Rater(experiment=experiment, external_id=f"history-{seed}-{n}", status=Rater.Status.FINISHED,

@@ -131,8 +131,9 @@ def follow(browser, path, stats, started):
     raise RuntimeError(f"too many redirects from {path}")
 
 
-def rater_loop(n, port, token, deadline, stats, seed):
-    rng = random.Random(seed)
+def rater_loop(n, port, token, deadline, stats, seed, delay):
+    rng = random.Random(seed * 100_003 + n)
+    time.sleep(delay)  # arrivals spread over the ramp, as a study's participants come in
     session = 0
     while time.monotonic() < deadline:
         cookies = {}
@@ -233,6 +234,8 @@ def prepare_database(url, history):
         "from evalplat.rating.models import Invite\n"
         "experiment = Experiment.objects.get(slug='honesty-tone')\n"
         f"load_history(experiment, {history}, seed=1) if {history} else None\n"
+        "from evalplat.rating.scheduling import refill\n"
+        "refill(experiment)  # the first batch, as opening rating in the console plans it\n"
         "print(Invite.objects.filter(experiment=experiment, kind='study').first().token)\n")
     started = time.perf_counter()
     child = subprocess.run([PYTHON, "-c", loader], cwd=ROOT, capture_output=True, text=True, check=True,
@@ -320,8 +323,8 @@ def efficiency(url):
 
 def run(args, history):
     url = args.database_url
-    print(f"== {args.raters} raters, {history} judgments of history, gunicorn {args.workers} x {args.threads} "
-          f"gthread, {args.seconds} s")
+    print(f"== {args.raters} raters (arriving over {args.ramp:g} s), {history} judgments of history, "
+          f"gunicorn {args.workers} x {args.threads} gthread, {args.seconds:g} s")
     token = prepare_database(url, history)
     port = free_port()
     server = serve(url, port, args.workers, args.threads)
@@ -329,7 +332,8 @@ def run(args, history):
     try:
         wall0, client0, server0 = time.monotonic(), time.process_time(), cpu_seconds(server.pid)
         deadline = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=rater_loop, args=(n, port, token, deadline, stats, args.seed), daemon=True)
+        threads = [threading.Thread(target=rater_loop, daemon=True,
+                                    args=(n, port, token, deadline, stats, args.seed, args.ramp * n / args.raters))
                    for n in range(args.raters)]
         for thread in threads:
             thread.start()
@@ -362,6 +366,7 @@ def main():
     parser.add_argument("--history", type=int, default=0, help="judgments already in the experiment")
     parser.add_argument("--compare-history", type=int, default=0,
                         help="run with no history, then with this much, back to back, and print the p99 ratio")
+    parser.add_argument("--ramp", type=float, default=5, help="seconds over which the raters arrive")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)

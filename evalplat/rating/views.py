@@ -32,7 +32,7 @@ from evalplat.rating import leaks
 from evalplat.rating.forms import JudgmentForm, InviteForm, ProblemForm
 from evalplat.rating.markdown import render_markdown
 from evalplat.rating.models import Assignment, Invite, Judgment, LeakFlag, Rater
-from evalplat.rating.scheduling import RefillAfterResponse, Session, locked_rater, next_item_id
+from evalplat.rating.scheduling import RefillAfterResponse, Session, locked_rater, next_item_id, refill
 
 PROLIFIC_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
 MTURK_PARAMS = ("workerId", "assignmentId", "hitId", "turkSubmitTo")
@@ -416,6 +416,8 @@ def console_rating_status(request, slug):
     opening = request.POST.get("action") == "open"
     status_before = experiment.get_status_display().lower()
     changed = experiment.open_rating() if opening else experiment.close_rating()
+    if changed and opening:
+        refill(experiment)  # the first batch of items, so the first raters need not wait for it
     if changed:
         messages.success(request, "Rating is open." if opening else "Rating is closed.")
     else:
