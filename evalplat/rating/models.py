@@ -301,6 +301,8 @@ class RatingQueue(models.Model):
     refill_from_id = models.BigIntegerField(
         default=0, help_text="Claiming a queued item with this id or a later one tops the queue up.")
     query_cap = models.PositiveIntegerField(default=1, help_text="Most items of one query for one rater.")
+    replica_from_id = models.BigIntegerField(
+        default=0, help_text="Judged items below this id have their second rating (or will not get one).")
     planned = models.PositiveIntegerField(default=0, help_text="Items planned so far (all refills).")
 
     def __str__(self):
