@@ -61,8 +61,10 @@ class Site:
         self.browser = Browser(self.port, {})
 
     def start(self, invite, pid):
-        self.browser.request("GET", reverse("rating:start", args=[invite.token]) + f"?PROLIFIC_PID={pid}")
-        page = self.browser.request("GET", reverse("rating:welcome"))[2]
+        status, _, page = self.browser.request("GET", reverse("rating:start", args=[invite.token]) + f"?PROLIFIC_PID={pid}")
+        assert status == 302, (status, page[:500])
+        status, _, page = self.browser.request("GET", reverse("rating:welcome"))
+        assert status == 200, (status, page[:500])
         return self.browser.request("POST", reverse("rating:welcome"),
                                     {"consent": "yes", "csrfmiddlewaretoken": CSRF.search(page).group(1)})[1]
 
