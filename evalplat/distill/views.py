@@ -2,21 +2,23 @@
 
 Each is a POST that calls the plain function the command calls and goes back to the
 experiment's page with what happened. (The console app that is being built will host these;
-they are kept thin so that moving them is a matter of URLs.)
+they are kept thin so that moving them is a matter of URLs.) The follow-ups fit the analysis
+model, so they are imported inside the views: the URL configuration, which every rater page
+loads, must not pull in scipy (tests/project/test_imports.py).
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from evalplat.distill.followups import FollowUpRefused, create_confirmation, create_distillation_check
-from evalplat.distill.runner import DistillRefused, queue_distillation
 from evalplat.experiments.access import experiment_for_user
 
 
 @login_required
 @require_POST
 def confirm(request, slug):
+    from evalplat.distill.followups import FollowUpRefused, create_confirmation
+
     experiment = experiment_for_user(request, slug)
     try:
         follow_up = create_confirmation(experiment, owner=request.user)
@@ -31,6 +33,8 @@ def confirm(request, slug):
 @login_required
 @require_POST
 def distill(request, slug):
+    from evalplat.distill.runner import DistillRefused, queue_distillation
+
     experiment = experiment_for_user(request, slug)
     try:
         run = queue_distillation(experiment, request.POST.get("variant", "best") or "best",
@@ -47,6 +51,8 @@ def distill(request, slug):
 @login_required
 @require_POST
 def distill_check(request, slug):
+    from evalplat.distill.followups import FollowUpRefused, create_distillation_check
+
     experiment = experiment_for_user(request, slug)
     run = experiment.distillation_runs.filter(state="done").first()
     if run is None:
