@@ -153,6 +153,8 @@ RATING_GOLD_WARN_AFTER = envint("RATING_GOLD_WARN_AFTER", 1)
 RATING_GOLD_STOP_AFTER = envint("RATING_GOLD_STOP_AFTER", 3)
 # Minutes an unanswered item stays with its rater before it may be reissued.
 RATING_ASSIGNMENT_MINUTES = envint("RATING_ASSIGNMENT_MINUTES", 30)
+# BLAS threads for the analysis and the pair scheduler (evalplat/analysis/threads.py says why 1).
+ANALYSIS_BLAS_THREADS = envint("ANALYSIS_BLAS_THREADS", 1)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

@@ -5,39 +5,30 @@ Everything is computed and rendered in memory first, so a failure leaves the dir
 import csv
 import io
 import json
-import math
 from pathlib import Path
 
+from .csvfile import neutralise
 from .report import render_report
 from .tables import write_judgments, write_variants
 
 EFFECT_COLUMNS = ("factor", "level", "baseline", "estimate", "std_error", "robust_std_error", "ci_low",
                   "ci_high", "p_value", "p_holm", "win_probability", "win_low", "win_high")
-
-
-def _json_safe(value):
-    """NaN and infinities are not JSON; they become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item"):          # numpy scalars
-        return _json_safe(value.item())
-    return value
+TEXT_COLUMNS = {"factor", "level"}
 
 
 def effects_json(result):
-    return json.dumps(_json_safe(result), indent=2, ensure_ascii=False) + "\n"
+    """effects.json: the result's JSON form (small containers on one line keep it readable and quick)."""
+    return json.dumps(result.as_json(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def effects_csv(result):
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EFFECT_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=EFFECT_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in result["effects"]:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    for row in result.effects:
+        values = row.as_json()
+        writer.writerow({k: "" if values[k] is None else neutralise(values[k]) if k in TEXT_COLUMNS else values[k]
+                         for k in EFFECT_COLUMNS})
     return buffer.getvalue()
 
 

@@ -39,17 +39,17 @@ def _svg(figure, name):
 
 
 def forest_plot(effects):
-    rows = [row for row in effects if not row["baseline"]]
+    rows = [row for row in effects if not row.baseline]
     with plt.rc_context(STYLE):
         figure, ax = plt.subplots(figsize=(7.0, 0.42 * len(rows) + 1.1))
         y = np.arange(len(rows))[::-1]
-        for yi, row in zip(y, rows):
-            significant = row["p_holm"] is not None and row["p_holm"] < 0.05
-            colour = ACCENT if significant else MUTED
-            ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=colour, lw=2.2, solid_capstyle="round")
-            ax.plot(row["estimate"], yi, "o", color=colour, ms=7)
+        colours = [ACCENT if row.significant else MUTED for row in rows]
+        # One collection for all intervals and one for all points: a line per effect made the
+        # SVG writer's work grow with the number of artists.
+        ax.hlines(y, [row.ci_low for row in rows], [row.ci_high for row in rows], colors=colours, lw=2.2)
+        ax.scatter([row.estimate for row in rows], y, color=colours, s=45, zorder=3)
         ax.axvline(0, color=ZERO, lw=1, ls="--")
-        ax.set_yticks(y, [f"{row['factor']}: {row['level']}" for row in rows])
+        ax.set_yticks(y, [f"{row.factor}: {row.level}" for row in rows])
         ax.set_xlabel("effect vs. baseline level (log-odds of being preferred)")
         top = ax.secondary_xaxis("top", functions=(lambda v: v, lambda v: v))
         ticks = ax.get_xticks()
@@ -60,36 +60,42 @@ def forest_plot(effects):
 
 
 def main_effects_plot(effects, factors):
-    by_factor = {f["name"]: [row for row in effects if row["factor"] == f["name"]] for f in factors}
-    n = len(by_factor)
-    columns = min(n, 4)
-    rows = int(np.ceil(n / columns))
+    """Each factor's levels (baseline at 0) with intervals, factors side by side on one axis.
+
+    One axis, not one subplot per factor: with 20 factors the subplots took seconds to lay out
+    and write, for the same information."""
+    by_factor = [[row for row in effects if row.factor == f.name] for f in factors]
     with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(rows, columns, figsize=(2.3 * columns + 0.6, 2.4 * rows), sharey=True,
-                                    squeeze=False)
-        for ax, (factor, levels) in zip(axes.flat, by_factor.items()):
-            x = np.arange(len(levels))
-            estimate = [row["estimate"] for row in levels]
-            low = [row["estimate"] - row["ci_low"] for row in levels]
-            high = [row["ci_high"] - row["estimate"] for row in levels]
-            ax.errorbar(x, estimate, yerr=[low, high], color=ACCENT, marker="o", capsize=3, lw=1.6)
-            ax.axhline(0, color=ZERO, lw=0.8, ls="--")
-            ax.set_xticks(x, [row["level"] for row in levels], rotation=20, ha="right")
-            ax.set_title(factor, fontsize=10)
-        for ax in list(axes.flat)[n:]:
-            ax.set_visible(False)
-        axes[0][0].set_ylabel("log-odds vs. baseline")
-        figure.tight_layout()
+        n_levels = sum(len(levels) for levels in by_factor)
+        figure, ax = plt.subplots(figsize=(min(1.0 + 0.42 * n_levels + 0.3 * len(by_factor), 14.0), 3.4))
+        x, ticks, labels, start = [], [], [], 0
+        for f, levels in enumerate(by_factor):
+            positions = start + np.arange(len(levels))
+            estimates = [row.estimate for row in levels]
+            low = [row.estimate - row.ci_low for row in levels]
+            high = [row.ci_high - row.estimate for row in levels]
+            ax.errorbar(positions, estimates, yerr=[low, high], color=ACCENT, marker="o", capsize=3, lw=1.6)
+            ax.text(positions.mean(), 1.02, factors[f].name, transform=ax.get_xaxis_transform(), ha="center",
+                    va="bottom", fontsize=9)
+            ticks += list(positions)
+            labels += [row.level for row in levels]
+            start += len(levels) + 1
+            x.append(start - 1)
+        for boundary in x[:-1]:
+            ax.axvline(boundary, color=MUTED, lw=0.6, ls=":")
+        ax.axhline(0, color=ZERO, lw=0.8, ls="--")
+        ax.set_xticks(ticks, labels, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("log-odds vs. baseline")
         return _svg(figure, "main effects per factor")
 
 
 def category_heatmap(by_category, labels):
-    categories = [entry for entry in by_category if entry["effects"]]
+    categories = [entry for entry in by_category if entry.effects]
     if not categories or not labels:
         return None
     grid = np.full((len(labels), len(categories)), np.nan)
     for j, entry in enumerate(categories):
-        lookup = {(e["factor"], e["level"]): e["estimate"] for e in entry["effects"]}
+        lookup = {(e.factor, e.level): e.estimate for e in entry.effects}
         for i, label in enumerate(labels):
             grid[i, j] = lookup.get(label, np.nan)
     limit = max(np.nanmax(np.abs(grid)), 0.1) if np.any(np.isfinite(grid)) else 1.0
@@ -103,7 +109,7 @@ def category_heatmap(by_category, labels):
                             color="white" if abs(grid[i, j]) > 0.6 * limit else "#222")
         ax.set_yticks(range(len(labels)), [f"{f}: {level}" for f, level in labels])
         ax.set_xticks(range(len(categories)),
-                      [entry["category"] + (" (thin)" if entry["thin"] else "") for entry in categories],
+                      [entry.category + (" (thin)" if entry.thin else "") for entry in categories],
                       rotation=25, ha="right")
         figure.colorbar(image, ax=ax, label="log-odds vs. baseline", shrink=0.8)
         for side in ("top", "right", "left", "bottom"):
@@ -111,19 +117,25 @@ def category_heatmap(by_category, labels):
         return _svg(figure, "effects by query category")
 
 
-def rater_plot(raters):
-    shown = [r for r in raters if r["left_share"] is not None]
+def rater_plot(raters, hidden=0):
+    """Raters' side preference against agreement with the model, coloured by clicker probability;
+    `hidden` raters were left out of the plot (the caller chose which to show)."""
+    shown = [r for r in raters if r.left_share is not None]
     if not shown:
         return None
     with plt.rc_context(STYLE):
         figure, ax = plt.subplots(figsize=(6.0, 3.2))
-        agreement = [r["model_agreement"] if r["model_agreement"] is not None else np.nan for r in shown]
-        careless = [r["careless_probability"] or 0.0 for r in shown]
-        points = ax.scatter([r["left_share"] for r in shown], agreement, c=careless, cmap="OrRd", vmin=0, vmax=1,
-                            s=[12 + 2 * r["judgments"] ** 0.8 for r in shown], edgecolors="#333", linewidths=0.5)
+        agreement = [r.model_agreement if r.model_agreement is not None else np.nan for r in shown]
+        careless = [r.careless_probability or 0.0 for r in shown]
+        points = ax.scatter([r.left_share for r in shown], agreement, c=careless, cmap="OrRd", vmin=0, vmax=1,
+                            s=[12 + 2 * min(r.judgments, 400) ** 0.8 for r in shown], edgecolors="#333",
+                            linewidths=0.5)
         ax.axvline(0.5, color=ZERO, lw=0.8, ls="--")
         ax.axhline(0.5, color=ZERO, lw=0.8, ls="--")
         ax.set_xlabel("share of decided judgments that picked the left answer")
         ax.set_ylabel("agreement with the fitted model")
+        if hidden:
+            ax.set_title(f"{len(shown):,} raters shown (likely clickers first); {hidden:,} more in effects.json",
+                         fontsize=9)
         figure.colorbar(points, ax=ax, label="probability of being a random clicker")
         return _svg(figure, "raters: side preference and agreement")

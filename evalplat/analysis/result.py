@@ -19,6 +19,7 @@ from functools import cache
 from .estimate import Settings
 
 OMIT_IF_NONE = {"omit_if_none": True}
+CLICKER_FLAG = 0.5        # a rater at least this likely to be a random clicker is "flagged"
 
 
 def optional(default=None):
@@ -334,3 +335,7 @@ class AnalysisResult(JsonMixin):
 
     def excluded_rater_names(self):
         return {row.rater for row in self.excluded_raters}
+
+    def flagged_rater_names(self):
+        """Raters at least CLICKER_FLAG likely to be random clickers."""
+        return {name for name, p in (self.careless.raters or {}).items() if p is not None and p >= CLICKER_FLAG}

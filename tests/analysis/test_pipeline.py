@@ -23,9 +23,9 @@ def test_a_factor_that_never_varies_within_judged_pairs_is_named_and_stays_finit
     table, judgments, _ = simulated()
     same_format = table.runs[judgments.left, 3] == table.runs[judgments.right, 3]
     result = run_analysis(table, judgments.subset(same_format), detail=False)
-    assert any("'format' never differs" in note for note in result["notes"])
-    row = next(r for r in result["effects"] if r["factor"] == "format" and not r["baseline"])
-    assert np.isfinite(row["estimate"]) and abs(row["estimate"]) < 1e-6
+    assert any("'format' never differs" in note for note in result.notes)
+    row = next(r for r in result.effects if r.factor == "format" and not r.baseline)
+    assert np.isfinite(row.estimate) and abs(row.estimate) < 1e-6
 
 
 def test_separation_is_explained_and_the_estimate_stays_finite():
@@ -36,9 +36,9 @@ def test_separation_is_explained_and_the_estimate_stays_finite():
     result = run_analysis(table, replace(judgments, winner=winner.astype(np.int8),
                                          strength=np.where(differs, 2, judgments.strength).astype(np.int8)),
                           detail=False)
-    assert any("won every decided judgment" in note and "separation" in note for note in result["notes"])
-    row = next(r for r in result["effects"] if r["level"] == "uncertainty-alt")
-    assert 2 < row["estimate"] < 20 and np.isfinite(row["ci_high"])
+    assert any("won every decided judgment" in note and "separation" in note for note in result.notes)
+    row = next(r for r in result.effects if r.level == "uncertainty-alt")
+    assert 2 < row.estimate < 20 and np.isfinite(row.ci_high)
 
 
 def test_raters_failing_gold_items_are_excluded_and_listed():
@@ -48,9 +48,9 @@ def test_raters_failing_gold_items_are_excluded_and_listed():
     winner = judgments.winner.copy()
     winner[:12] = -1                               # ... and rater 0 gets them all wrong
     result = run_analysis(table, replace(judgments, gold=gold, winner=winner), detail=False)
-    assert result["excluded_raters"] == [{"rater": "r1", "gold_items": 12, "gold_accuracy": 0.0}]
-    assert result["n_judgments"] == len(judgments) - 40
-    assert "gold accuracy below 60%" in result["exclusion_rule"]
+    assert [row.as_json() for row in result.excluded_raters] == [{"rater": "r1", "gold_items": 12, "gold_accuracy": 0.0}]
+    assert result.n_judgments == len(judgments) - 40
+    assert "gold accuracy below 60%" in result.exclusion_rule
 
 
 def test_the_count_that_flips_a_sign_is_confirmed_by_refitting():
@@ -79,5 +79,5 @@ def test_estimates_without_raters_use_query_clusters_only():
     anonymous = judgments_from_arrays(judgments.left, judgments.right, judgments.winner, judgments.strength,
                                       judgments.query)
     result = run_analysis(table, anonymous, detail=False)
-    assert result["careless"] == {"fitted": False, "reason": "not fitted: rater ids are missing"}
-    assert result["interval_method"] == "robust" and result["n_raters"] == 0
+    assert result.careless.as_json() == {"fitted": False, "reason": "not fitted: rater ids are missing"}
+    assert result.interval_method == "robust" and result.n_raters == 0

@@ -15,6 +15,7 @@ from designs.schedule import plan_pairs, schedule_efficiency
 from designs.spec import DesignError, load_design
 from designs.tables import variant_rows, write_variants_csv
 from evalplat.analysis.power import judgments_needed
+from evalplat.analysis.threads import analysis_threads
 
 # Judgments the efficiency figure is measured over: enough for every query and
 # variant to be used several times, small enough for plan to answer at once.
@@ -100,14 +101,16 @@ class Command(BaseCommand):
         n_answers = len(matrix.runs) * len(design.queries) * samples
         self.stdout.write(f"\nAnswers to generate: {len(matrix.runs)} variants x {len(design.queries)} queries"
                           f" x {samples} sample(s) = {n_answers}")
-        items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,
-                           seed=design.generation.get("seed", 0), per_rater=design.rating.per_rater,
-                           overlap=design.rating.overlap)
-        efficiency = schedule_efficiency(matrix.runs, design.levels_per_factor, items)
+        with analysis_threads():
+            items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,
+                               seed=design.generation.get("seed", 0), per_rater=design.rating.per_rater,
+                               overlap=design.rating.overlap)
+            efficiency = schedule_efficiency(matrix.runs, design.levels_per_factor, items)
         self.stdout.write(f"Pair schedule efficiency (information per judgment vs the mirror-pair bound, "
                           f"over {EFFICIENCY_SAMPLE} scheduled judgments):")
         for index, factor in enumerate(design.factors):
             self.stdout.write(f"  {factor.name:<16} {efficiency[index]:.2f}")
-        needed = judgments_needed(design, target_halfwidth=halfwidth, seed=design.generation.get("seed", 0))
+        with analysis_threads():
+            needed = judgments_needed(design, target_halfwidth=halfwidth, seed=design.generation.get("seed", 0))
         self.stdout.write(f"Judgments needed for a 95% interval of +/-{halfwidth} log-odds on every main effect: "
                           f"about {needed}")
