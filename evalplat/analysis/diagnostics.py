@@ -1,14 +1,13 @@
 """Checks around the main fit: what the judged pairs can identify, two-factor interactions,
 effects by query category, and what answer length and markdown structure account for.
 """
-from dataclasses import replace
 from itertools import combinations
 
 import numpy as np
 
 from .effects import quantile
 from .estimate import MIN_CLUSTERS, estimate_effects
-from .model import collapse, fit_pairs, loglik_grad_hess, pair_data
+from .model import PairData, collapse, fit_pairs, loglik_grad_hess
 from .result import (CategoryEffect, CategoryEffects, InteractionRow, Interactions, StyleCovariate, StyleDiagnostic,
                      StyleEffect)
 from .robust import two_way_cluster_covariance
@@ -169,6 +168,25 @@ def _style_covariates(judgments):
     return names, columns, left_out
 
 
+def _distinct_rows(columns):
+    """First row of each distinct combination of the columns' values, and each row's combination.
+
+    Codes are combined one column at a time and made dense again after each (hash-based
+    factorising), so the combined key never overflows however many distinct values there are."""
+    import pandas as pd
+
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column)
+        key, _ = pd.factorize(key * len(uniques) + codes)
+    inverse = np.asarray(key, dtype=np.int64)
+    # factorize numbers combinations in order of first appearance, so a row is a first exactly
+    # where its code exceeds every code before it.
+    seen = np.maximum.accumulate(inverse)
+    first = np.flatnonzero(np.concatenate([[True], inverse[1:] > seen[:-1]])) if len(inverse) else inverse
+    return first, inverse
+
+
 def _explained(before, before_se, after, after_se):
     """The share of an effect that length/format account for, or None and the reason it means nothing.
 
@@ -200,9 +218,14 @@ def style_diagnostic(variants, dummies, judgments, estimate, settings):
     if not names:
         return StyleDiagnostic(covariates=[], effects=[], left_out=left_out) if left_out else None
     weight = _judgment_weights(estimate, len(judgments))
-    data = pair_data(dummies, judgments.left, judgments.right, judgments.winner, judgments.strength,
-                     scale=estimate.fit.scale, weight=weight)
-    data = replace(data, x=np.column_stack([data.x] + columns))
+    scale = estimate.fit.scale
+    lo, hi = scale.intervals(judgments.winner, judgments.strength)
+    # Judgments with the same pair, outcome and covariates are one weighted row, as in the main fit.
+    first, inverse = _distinct_rows([judgments.left, judgments.right, lo, hi] + columns)
+    data = PairData(x=np.column_stack([dummies[judgments.left[first]] - dummies[judgments.right[first]]]
+                                      + [column[first] for column in columns]),
+                    lo=lo[first], hi=hi[first], weight=np.bincount(inverse, weights=weight, minlength=len(first)),
+                    scale=scale, inverse=inverse)
     k = dummies.shape[1]
     start = np.concatenate([estimate.beta, np.zeros(len(names)), estimate.fit.params[k:]])
     fit, se = _fixed_weight_fit(data, judgments, weight, settings, estimate.interval_method, start=start)

@@ -27,23 +27,36 @@ def optional(default=None):
     return field(default=default, metadata=OMIT_IF_NONE)
 
 
+@cache
+def _plan(cls):
+    """How a dataclass becomes JSON: its own `_json`, or (field name, omit when None) pairs."""
+    if hasattr(cls, "_json"):
+        return None
+    return tuple((f.name, bool(f.metadata.get("omit_if_none"))) for f in fields(cls))
+
+
 def _to_json(value):
+    # The common leaf types first: a result holds a row per rater, tens of thousands of values.
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None   # NaN and infinities are not JSON
+    if kind is list or kind is tuple:
+        return [_to_json(v) for v in value]
+    if kind is dict:
+        return {str(k): _to_json(v) for k, v in value.items()}
     if is_dataclass(value):
-        if hasattr(value, "_json"):
+        plan = _plan(kind)
+        if plan is None:
             return value._json()
         out = {}
-        for f in fields(value):
-            item = getattr(value, f.name)
-            if item is None and f.metadata.get("omit_if_none"):
+        for name, omit in plan:
+            item = getattr(value, name)
+            if item is None and omit:
                 continue
-            out[f.name] = _to_json(item)
+            out[name] = _to_json(item)
         return out
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None   # NaN and infinities are not JSON
-    if isinstance(value, dict):
-        return {str(k): _to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_json(v) for v in value]
     if hasattr(value, "item"):                           # a numpy scalar
         return _to_json(value.item())
     return value
