@@ -74,14 +74,14 @@ def item_codes(keys):
     return np.unique(flat, return_inverse=True)[1].reshape(-1)
 
 
-def perfect_rater_alpha(fit, dummies, judgments, rng, draws=PERFECT_RATER_DRAWS):
+def perfect_rater_alpha(fit, dummies, judgments, rng, draws=PERFECT_RATER_DRAWS, units=None):
     """Mean alpha of raters who follow the fitted model exactly, on the same items and sides.
 
     The mean over draws is what is reported; with many judgments each draw's alpha barely
     varies, so fewer draws are made (at least `draws` x judgments >= PERFECT_RATER_SAMPLE).
     """
-    keys, value = oriented_values(judgments, fit.scale)
-    units = item_codes(keys)
+    if units is None:
+        units = item_codes(oriented_values(judgments, fit.scale)[0])
     multiple = np.bincount(units)[units] >= 2
     if not np.any(multiple):
         return None
@@ -104,11 +104,12 @@ def perfect_rater_alpha(fit, dummies, judgments, rng, draws=PERFECT_RATER_DRAWS)
     return float(np.mean(alphas)) if alphas else None
 
 
-def consensus_agreement(judgments, scale):
+def consensus_agreement(judgments, scale, units=None):
     """Per judgment on a multiply rated item: does its direction match the leave-one-out majority
-    of the other ratings' directions?  NaN where there is no other decided rating."""
-    keys, value = oriented_values(judgments, scale)
-    units = item_codes(keys)
+    of the other ratings' directions?  NaN where there is no other decided rating.  `units` are
+    the judgments' item codes when already computed."""
+    if units is None:
+        units = item_codes(oriented_values(judgments, scale)[0])
     direction = np.sign(judgments.winner) * np.where(judgments.left > judgments.right, -1, 1)
     total = np.bincount(units, weights=direction)
     others = total[units] - direction
@@ -116,7 +117,7 @@ def consensus_agreement(judgments, scale):
     return np.where(decided, (np.sign(others) == direction).astype(float), np.nan)
 
 
-def rater_table(judgments, dummies, estimate, careless):
+def rater_table(judgments, dummies, estimate, careless, units=None):
     """Per rater: judgments, tie rate, left share, agreement, careless posterior (`RaterRow`s).
 
     Every statistic is a per-rater sum, so each is one `np.bincount` over all judgments rather
@@ -132,28 +133,32 @@ def rater_table(judgments, dummies, estimate, careless):
     def per_rater(mask):
         return np.bincount(rater, weights=mask.astype(float), minlength=n_raters)
 
-    agree = consensus_agreement(judgments, estimate.fit.scale)[known]
+    agree = consensus_agreement(judgments, estimate.fit.scale, units)[known]
     utility = dummies @ estimate.beta
     predicted = np.sign(utility[judgments.left[known]] - utility[judgments.right[known]])
     decided = winner != 0
     compared = decided & (predicted != 0)
     counted = np.isfinite(agree)
-    totals = {
+    counts = {
         "judgments": per_rater(np.ones(len(rater), dtype=bool)), "ties": per_rater(winner == 0),
         "decided": per_rater(decided), "left": per_rater(winner > 0),
         "consensus_items": per_rater(counted), "consensus": per_rater(counted & (agree == 1)),
         "compared": per_rater(compared), "matched": per_rater(compared & (np.sign(winner) == predicted)),
     }
 
-    def share(numerator, denominator, r):
-        return float(totals[numerator][r] / totals[denominator][r]) if totals[denominator][r] else None
+    def share(numerator, denominator):
+        """Per rater numerator / denominator as Python floats, None where the denominator is 0."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = counts[numerator] / counts[denominator]
+        return [value if count else None for value, count in zip(ratio.tolist(), counts[denominator].tolist())]
 
-    return [RaterRow(
-        rater=name, judgments=int(totals["judgments"][r]), tie_rate=share("ties", "judgments", r),
-        left_share=share("left", "decided", r), consensus_agreement=share("consensus", "consensus_items", r),
-        consensus_items=int(totals["consensus_items"][r]), model_agreement=share("matched", "compared", r),
-        careless_probability=None if careless is None else float(careless.rater_careless[r]),
-    ) for r, name in enumerate(judgments.raters) if totals["judgments"][r]]
+    columns = zip(judgments.raters, counts["judgments"].astype(int).tolist(), share("ties", "judgments"),
+                  share("left", "decided"), share("consensus", "consensus_items"),
+                  counts["consensus_items"].astype(int).tolist(), share("matched", "compared"),
+                  [None] * n_raters if careless is None else careless.rater_careless.tolist())
+    return [RaterRow(rater=name, judgments=n, tie_rate=ties, left_share=left, consensus_agreement=consensus,
+                     consensus_items=items, model_agreement=model, careless_probability=clicker)
+            for name, n, ties, left, consensus, items, model, clicker in columns if n]
 
 
 def gold_summary(judgments):

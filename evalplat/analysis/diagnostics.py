@@ -1,6 +1,7 @@
 """Checks around the main fit: what the judged pairs can identify, two-factor interactions,
 effects by query category, and what answer length and markdown structure account for.
 """
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -19,6 +20,7 @@ SEPARATION_EFFECT = 5.0        # |log-odds| beyond this with the prior active si
 # Beyond this growth of an effect's SE once length/format are in the model, the factor and the
 # covariates move together too closely for a share "explained" to mean anything.
 STYLE_SE_INFLATION = 2.0
+DIAGNOSTIC_SAMPLE = 250_000   # judgments the refitting diagnostics use at most (see DiagnosticSample)
 
 
 def identifiability_notes(variants, dummies, judgments, estimate):
@@ -111,8 +113,37 @@ def _fixed_weight_fit(rows, judgments, weight, settings, interval_method, start)
     return fit, np.sqrt(np.diag(robust.covariance))
 
 
-def _judgment_weights(estimate, n):
-    return np.ones(n) if estimate.careless is None else estimate.careless.weight
+@dataclass(frozen=True)
+class DiagnosticSample:
+    """The judgments the refitting diagnostics use: all of them up to DIAGNOSTIC_SAMPLE, else a
+    random sample of that size (fixed seed), with their random-clicker weights and outcome
+    intervals.  The effects themselves always use every judgment; a diagnostic on a quarter of a
+    million judgments is as clear as on millions, and costs a fraction."""
+    judgments: object           # tables.Judgments
+    weight: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    total: int                  # judgments before sampling
+
+    @property
+    def sampled(self):
+        return len(self.judgments) < self.total
+
+    @classmethod
+    def of(cls, judgments, estimate, limit=None, seed=0):
+        limit = limit or DIAGNOSTIC_SAMPLE
+        weight = np.ones(len(judgments)) if estimate.careless is None else estimate.careless.weight
+        if len(judgments) > limit:
+            chosen = np.sort(np.random.default_rng(seed).choice(len(judgments), limit, replace=False))
+            sample, weight = judgments.subset(chosen), weight[chosen]
+        else:
+            sample = judgments
+        lo, hi = estimate.fit.scale.intervals(sample.winner, sample.strength)
+        return cls(judgments=sample, weight=weight, lo=lo, hi=hi, total=len(judgments))
+
+    def subset(self, mask):
+        return replace(self, judgments=self.judgments.subset(mask), weight=self.weight[mask], lo=self.lo[mask],
+                       hi=self.hi[mask])
 
 
 def _interval_method_for(judgments, settings):
@@ -124,28 +155,28 @@ def _interval_method_for(judgments, settings):
     return "robust" if n_queries >= MIN_CLUSTERS and (n_raters == 0 or n_raters >= MIN_CLUSTERS) else "model"
 
 
-def category_effects(variants, dummies, judgments, estimate, settings):
+def category_effects(variants, dummies, judgments, sample, estimate, settings):
     """Main effects fitted separately within each query category, with a thin-category flag
-    (random-clicker weights from the main fit; errors by the main analysis's rule)."""
+    (counts from all `judgments`, fits on the `DiagnosticSample`; random-clicker weights from the
+    main fit; errors by the main analysis's rule)."""
     results = []
-    weight = _judgment_weights(estimate, len(judgments))
     scale = estimate.fit.scale
     for c, name in enumerate(judgments.categories):
         mine = judgments.category == c
-        sub = judgments.subset(mine)
-        n_queries = len(np.unique(sub.query))
+        n_queries = len(np.unique(judgments.query[mine]))
         thin = mine.sum() < THIN_CATEGORY_JUDGMENTS or n_queries < THIN_CATEGORY_QUERIES
+        part = sample.subset(sample.judgments.category == c)
+        sub = part.judgments
         effects = []
         if len(sub):
-            lo, hi = scale.intervals(sub.winner, sub.strength)
-            rows = collapse(sub.left, sub.right, lo, hi, weight[mine], dummies, scale)
-            fit, se = _fixed_weight_fit(rows, sub, weight[mine], settings, _interval_method_for(sub, settings),
+            rows = collapse(sub.left, sub.right, part.lo, part.hi, part.weight, dummies, scale)
+            fit, se = _fixed_weight_fit(rows, sub, part.weight, settings, _interval_method_for(sub, settings),
                                         start=estimate.fit.params)
             effects = [CategoryEffect(factor=factor, level=level, estimate=float(fit.beta[column]),
                                       std_error=float(se[column]))
                        for column, (factor, level) in enumerate(variants.effect_labels())]
         results.append(CategoryEffects(category=name, judgments=int(mine.sum()), queries=n_queries,
-                                       thin=bool(thin), effects=effects))
+                                       thin=bool(thin), effects=effects, fitted_judgments=len(sub)))
     return results
 
 
@@ -208,18 +239,21 @@ def _explained(before, before_se, after, after_se):
     return float(share), None
 
 
-def style_diagnostic(variants, dummies, judgments, estimate, settings):
+def style_diagnostic(variants, dummies, sample, estimate, settings):
     """Refit with answer length and markdown structure as judgment-level covariates.
 
-    Reports each factor's effect before and after (at equal length and structure), the
-    covariates' own effects, and a share "explained" only where `_explained` finds one.
+    Reports each factor's effect without and with them (at equal length and structure), both
+    fitted on the same `DiagnosticSample` the same way, the covariates' own effects, and a share
+    "explained" only where `_explained` finds one.
     """
+    judgments = sample.judgments
     names, columns, left_out = _style_covariates(judgments)
     if not names:
         return StyleDiagnostic(covariates=[], effects=[], left_out=left_out) if left_out else None
-    weight = _judgment_weights(estimate, len(judgments))
-    scale = estimate.fit.scale
-    lo, hi = scale.intervals(judgments.winner, judgments.strength)
+    scale, weight, lo, hi = estimate.fit.scale, sample.weight, sample.lo, sample.hi
+    method = estimate.interval_method
+    plain, plain_se = _fixed_weight_fit(collapse(judgments.left, judgments.right, lo, hi, weight, dummies, scale),
+                                        judgments, weight, settings, method, start=estimate.fit.params)
     # Judgments with the same pair, outcome and covariates are one weighted row, as in the main fit.
     first, inverse = _distinct_rows([judgments.left, judgments.right, lo, hi] + columns)
     data = PairData(x=np.column_stack([dummies[judgments.left[first]] - dummies[judgments.right[first]]]
@@ -227,16 +261,16 @@ def style_diagnostic(variants, dummies, judgments, estimate, settings):
                     lo=lo[first], hi=hi[first], weight=np.bincount(inverse, weights=weight, minlength=len(first)),
                     scale=scale, inverse=inverse)
     k = dummies.shape[1]
-    start = np.concatenate([estimate.beta, np.zeros(len(names)), estimate.fit.params[k:]])
-    fit, se = _fixed_weight_fit(data, judgments, weight, settings, estimate.interval_method, start=start)
-    before_se = estimate.std_errors()
+    start = np.concatenate([plain.beta, np.zeros(len(names)), plain.params[k:]])
+    fit, se = _fixed_weight_fit(data, judgments, weight, settings, method, start=start)
     covariates = [StyleCovariate(name=name, estimate=float(fit.beta[k + i]), std_error=float(se[k + i]))
                   for i, name in enumerate(names)]
     effects = []
     for column, (factor, level) in enumerate(variants.effect_labels()):
-        before, after = float(estimate.beta[column]), float(fit.beta[column])
-        explained, reason = _explained(before, float(before_se[column]), after, float(se[column]))
+        before, after = float(plain.beta[column]), float(fit.beta[column])
+        explained, reason = _explained(before, float(plain_se[column]), after, float(se[column]))
         effects.append(StyleEffect(factor=factor, level=level, estimate=before, adjusted=after,
                                    adjusted_std_error=float(se[column]), explained=explained,
-                                   std_error=float(before_se[column]), explained_reason=reason))
-    return StyleDiagnostic(covariates=covariates, effects=effects, left_out=left_out)
+                                   std_error=float(plain_se[column]), explained_reason=reason))
+    return StyleDiagnostic(covariates=covariates, effects=effects, left_out=left_out,
+                           fitted_judgments=len(judgments), judgments=sample.total)

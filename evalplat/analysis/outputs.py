@@ -14,10 +14,12 @@ from .tables import write_judgments, write_variants
 EFFECT_COLUMNS = ("factor", "level", "baseline", "estimate", "std_error", "robust_std_error", "ci_low",
                   "ci_high", "p_value", "p_holm", "win_probability", "win_low", "win_high")
 TEXT_COLUMNS = {"factor", "level"}
+ONE_PER_LINE = 1000
 
 
 def effects_json(result):
-    """effects.json: one top-level key per line, and one line per item of a list.
+    """effects.json: one top-level key per line, and one line per item of a list (up to
+    ONE_PER_LINE items; a row per rater of a crowd study stays on one line).
 
     Written with the json module's C encoder value by value (its indenting encoder is pure
     Python, and took seconds on a result with a row per rater of a crowd study)."""
@@ -25,7 +27,7 @@ def effects_json(result):
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
     def member(value):
-        if isinstance(value, list) and value:
+        if isinstance(value, list) and 0 < len(value) <= ONE_PER_LINE:
             return "[\n    " + ",\n    ".join(dump(item) for item in value) + "\n  ]"
         return dump(value)
 

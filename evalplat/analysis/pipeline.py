@@ -133,6 +133,7 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
     scale = estimate.fit.scale
     keys, values = agreement.oriented_values(used, scale)
     units = agreement.item_codes(keys)
+    sample = diagnostics.DiagnosticSample.of(used, estimate)
     notes = diagnostics.identifiability_notes(variants, dummies, _distinct_outcomes(used), estimate)
     if not estimate.fit.converged:
         notes.append("The fit did not fully converge; treat the numbers with care.")
@@ -164,14 +165,14 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
         aliasing=aliasing(variants),
         agreement=Agreement(
             alpha_ordinal=agreement.krippendorff_alpha_ordinal(units, values, scale.n_categories),
-            alpha_perfect_raters=agreement.perfect_rater_alpha(estimate.fit, dummies, used, rng),
+            alpha_perfect_raters=agreement.perfect_rater_alpha(estimate.fit, dummies, used, rng, units=units),
             multiply_rated_items=int(np.sum(np.bincount(units) >= 2)),
         ),
-        raters=agreement.rater_table(used, dummies, estimate, estimate.careless),
-        style=diagnostics.style_diagnostic(variants, dummies, used, estimate, settings),
+        raters=agreement.rater_table(used, dummies, estimate, estimate.careless, units=units),
+        style=diagnostics.style_diagnostic(variants, dummies, sample, estimate, settings),
         best_tested_variant=best_tested_variant(variants, estimate.beta),
         interval_note=interval_note(estimate, settings),
         interactions=diagnostics.interactions(variants, dummies, used, settings) if detail else None,
-        by_category=diagnostics.category_effects(variants, dummies, used, estimate, settings) if detail else None,
+        by_category=diagnostics.category_effects(variants, dummies, used, sample, estimate, settings) if detail else None,
         robustness=robustness_table(dummies, used, estimate, effects, settings) if detail else None,
     )

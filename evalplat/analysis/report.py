@@ -114,7 +114,16 @@ def _style_rows(style):
                      "reason": e.explained_reason}
                     for e in style.effects],
         "left_out": style.left_out,
+        "sample": _sample_sentence(style.fitted_judgments, style.judgments),
     }
+
+
+def _sample_sentence(fitted, total):
+    """Says when a diagnostic was fitted on a random sample of the judgments."""
+    if fitted is None or total is None or fitted >= total:
+        return None
+    return (f"Fitted on a random sample of {fitted:,} of the {total:,} judgments (a diagnostic; the effects above use "
+            f"all of them), so its standard errors are those of the sample.")
 
 
 def _interaction_rows(interactions):
@@ -158,6 +167,8 @@ def report_context(result):
         "heatmap_svg": mark_safe(heatmap) if heatmap else None,
         "categories": [{"name": c.category, "judgments": c.judgments, "queries": c.queries, "thin": c.thin}
                        for c in by_category],
+        "categories_sample": _sample_sentence(sum(c.fitted_judgments or 0 for c in by_category),
+                                              sum(c.judgments for c in by_category)) if by_category else None,
         "rater_svg": mark_safe(raters_svg) if raters_svg else None,
         "best": {"levels": best.levels, "variant": best.variant, "win": pct(best.win_rate),
                  "win_ci": f"{pct(best.win_low)}–{pct(best.win_high)}", "log_odds": num(best.log_odds, signed=True)},

@@ -240,7 +240,7 @@ class StyleCovariate(JsonMixin):
 
 @dataclass(frozen=True)
 class StyleEffect(JsonMixin):
-    """An effect before and after adjusting for length/format.  `explained` (a share in 0..1) is
+    """An effect without and with length/format in the model, both fitted on the same judgments.  `explained` (a share in 0..1) is
     given only when that share means something; `explained_reason` says why it is not otherwise."""
     factor: str
     level: str
@@ -257,6 +257,8 @@ class StyleDiagnostic(JsonMixin):
     covariates: list[StyleCovariate]
     effects: list[StyleEffect]
     left_out: list[str] = field(default_factory=list)   # covariates that never vary, with the reason
+    fitted_judgments: int | None = None   # judgments in the fits (a random sample when fewer than `judgments`)
+    judgments: int | None = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +292,7 @@ class CategoryEffects(JsonMixin):
     queries: int
     thin: bool
     effects: list[CategoryEffect]
+    fitted_judgments: int | None = None   # judgments of the category in its fit (a random sample of them when fewer)
 
 
 @dataclass(frozen=True)
