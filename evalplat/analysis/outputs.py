@@ -5,11 +5,12 @@ Everything is computed and rendered in memory first, so a failure leaves the dir
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 from .csvfile import neutralise
 from .report import render_report
-from .tables import write_judgments, write_variants
+from .tables import needs_neutralising, write_judgments, write_variants
 
 EFFECT_COLUMNS = ("factor", "level", "baseline", "estimate", "std_error", "robust_std_error", "ci_low",
                   "ci_high", "p_value", "p_holm", "win_probability", "win_low", "win_high")
@@ -46,8 +47,13 @@ def effects_csv(result):
     return buffer.getvalue()
 
 
-def write_analysis(out_dir, variants, judgments, result):
-    """Render everything, then write the five files into out_dir (created if needed)."""
+def write_analysis(out_dir, variants, judgments, result, judgments_csv=None):
+    """Render everything, then write the five files into out_dir (created if needed).
+
+    `judgments_csv` is the file the judgments were read from, if any: it is copied as it is
+    (it reads back to the same judgments, and copying costs nothing next to rewriting a million
+    rows) unless one of its cells has to be neutralised against spreadsheet formulas.
+    """
     files = {
         "effects.json": effects_json(result),
         "effects.csv": effects_csv(result),
@@ -58,5 +64,8 @@ def write_analysis(out_dir, variants, judgments, result):
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
     write_variants(out / "variants.csv", variants)
-    write_judgments(out / "judgments.csv", judgments, variants)
+    if judgments_csv is not None and not needs_neutralising(judgments, variants):
+        shutil.copyfile(judgments_csv, out / "judgments.csv")
+    else:
+        write_judgments(out / "judgments.csv", judgments, variants)
     return sorted(list(files) + ["variants.csv", "judgments.csv"])

@@ -398,6 +398,12 @@ def _number_text(values):
     return Column(codes=inverse.reshape(-1), labels=tuple("" if not np.isfinite(v) else f"{v:g}" for v in distinct))
 
 
+def needs_neutralising(judgments, variants):
+    """Whether any text judgments.csv would hold must be written with a protective apostrophe."""
+    labels = (*judgments.queries, *judgments.raters, *judgments.categories, *variants.ids)
+    return any(neutralise(label) != label for label in labels)
+
+
 def write_judgments(path, judgments, variants):
     """Write judgments.csv with the required columns and every optional column that has data;
     `read_judgments` reads it back to the same judgments (attention items included)."""

@@ -61,5 +61,5 @@ class Command(BaseCommand):
                 result = run_analysis(variants, judgments, settings_from(options), design=design)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        written = write_analysis(options["out"], variants, judgments, result)
+        written = write_analysis(options["out"], variants, judgments, result, judgments_csv=options["judgments"])
         self.stdout.write(f"wrote {', '.join(written)} to {options['out']}")
