@@ -20,7 +20,7 @@ SEPARATION_EFFECT = 5.0        # |log-odds| beyond this with the prior active si
 # Beyond this growth of an effect's SE once length/format are in the model, the factor and the
 # covariates move together too closely for a share "explained" to mean anything.
 STYLE_SE_INFLATION = 2.0
-DIAGNOSTIC_SAMPLE = 250_000   # judgments the refitting diagnostics use at most (see DiagnosticSample)
+DIAGNOSTIC_SAMPLE = 100_000   # judgments the refitting diagnostics use at most (see DiagnosticSample)
 
 
 def identifiability_notes(variants, dummies, judgments, estimate):
@@ -117,8 +117,9 @@ def _fixed_weight_fit(rows, judgments, weight, settings, interval_method, start)
 class DiagnosticSample:
     """The judgments the refitting diagnostics use: all of them up to DIAGNOSTIC_SAMPLE, else a
     random sample of that size (fixed seed), with their random-clicker weights and outcome
-    intervals.  The effects themselves always use every judgment; a diagnostic on a quarter of a
-    million judgments is as clear as on millions, and costs a fraction."""
+    intervals.  The effects themselves always use every judgment; a diagnostic on a hundred
+    thousand judgments is as clear as on millions (its SEs are a few hundredths), and costs a
+    fraction."""
     judgments: object           # tables.Judgments
     weight: np.ndarray
     lo: np.ndarray
@@ -235,6 +236,8 @@ def _explained(before, before_se, after, after_se):
     if share > 1:
         return None, "at equal length/format the effect reverses: length/format more than account for it"
     if share < 0:
+        if abs(after - before) < before_se / 2:
+            return 0.0, None          # unchanged within noise: nothing explained
         return None, "at equal length/format the effect is larger: length/format hide part of it"
     return float(share), None
 

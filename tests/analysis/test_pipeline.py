@@ -81,3 +81,31 @@ def test_estimates_without_raters_use_query_clusters_only():
     result = run_analysis(table, anonymous, detail=False)
     assert result.careless.as_json() == {"fitted": False, "reason": "not fitted: rater ids are missing"}
     assert result.interval_method == "robust" and result.n_raters == 0
+
+
+def test_the_robustness_check_refits_once_per_significant_effect():
+    from unittest import mock
+
+    from evalplat.analysis import robustness
+
+    table, judgments, _ = simulated(truth=(0.9, -0.7, 0.6, 0.0), n=1600, seed=4)
+    result = run_analysis(table, judgments, detail=False)
+    significant = [row for row in result.tested_effects() if row.significant]
+    assert len(significant) >= 3
+    settings = Settings()
+    used = prepare(judgments, settings)
+    estimate = estimate_effects(table.dummies(), used, settings)
+    with mock.patch.object(robustness, "fit_pairs", side_effect=robustness.fit_pairs) as refits:
+        rows = robustness.robustness_table(table.dummies(), used, estimate, result.effects, settings)
+    assert refits.call_count == len(rows) == len(significant)
+    assert all(0 < row.judgments_to_flip < len(used) for row in rows)
+
+
+def test_blas_threads_are_set_not_inherited(settings):
+    from threadpoolctl import threadpool_info
+
+    from evalplat.analysis.threads import analysis_threads
+
+    settings.ANALYSIS_BLAS_THREADS = 1
+    with analysis_threads():
+        assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}
