@@ -11,11 +11,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from evalplat.analysis import model
-from evalplat.analysis.bundle import distill_choice
 from evalplat.analysis.management.commands.analyze import Command as Analyze
 from evalplat.analysis.management.commands.export import Command as Export
-from evalplat.analysis.result import AnalysisResult
-from evalplat.analysis.snapshots import analysis_for
 
 from .conftest import add_judgment
 
@@ -64,7 +61,8 @@ def test_exported_judgments_feed_back_into_analyze_with_the_same_effects(tmp_pat
 
 def test_preference_pairs_leave_out_excluded_raters_and_attention_items(tmp_path, attentive):
     call_command(Export(), attentive.slug, out=str(tmp_path))
-    excluded = json.loads(json.dumps(analysis_for(attentive).excluded_raters[0].rater))
+    call_command(Analyze(), attentive.slug, out=str(tmp_path / "analysis"))
+    excluded = json.loads((tmp_path / "analysis" / "effects.json").read_text())["excluded_raters"][0]["rater"]
     pairs = [json.loads(line) for line in (tmp_path / "dpo.jsonl").read_text().splitlines()]
     assert pairs and excluded not in {pair["rater"] for pair in pairs}
     assert all(pair["chosen_variant"] != pair["rejected_variant"] for pair in pairs)   # no attention item
@@ -75,6 +73,8 @@ def test_preference_pairs_leave_out_excluded_raters_and_attention_items(tmp_path
 
 
 def test_the_distillation_set_uses_the_recommended_combination(tmp_path, attentive):
+    from evalplat.analysis.snapshots import analysis_for
+
     result = analysis_for(attentive)
     call_command(Export(), attentive.slug, out=str(tmp_path))
     manifest = json.loads((tmp_path / "manifest.json").read_text())
@@ -88,7 +88,9 @@ def test_the_distillation_set_uses_the_recommended_combination(tmp_path, attenti
 def test_an_untested_recommendation_falls_back_to_the_best_tested_variant_and_says_so(attentive):
     from dataclasses import replace
 
+    from evalplat.analysis.bundle import distill_choice
     from evalplat.analysis.data import experiment_data
+    from evalplat.analysis.snapshots import analysis_for
 
     result = analysis_for(attentive)
     untested = replace(result, best_combination=replace(result.best_combination, variant=None))
@@ -128,6 +130,8 @@ def test_report_views_and_downloads_fit_at_most_once_per_new_judgment(client, ow
 
 def test_a_stored_analysis_comes_back_as_the_same_result(attentive):
     from evalplat.analysis.models import AnalysisSnapshot
+    from evalplat.analysis.result import AnalysisResult
+    from evalplat.analysis.snapshots import analysis_for
 
     fresh = analysis_for(attentive)
     stored = AnalysisSnapshot.objects.get(experiment=attentive)

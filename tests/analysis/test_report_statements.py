@@ -53,9 +53,8 @@ def length_set_by_the_length_factor(judgments, table):
 def test_a_share_explained_by_length_is_a_share_or_is_not_given(tmp_path):
     effects, html = analyse(tmp_path, length_set_by_the_length_factor)
     rows = {row["factor"]: row for row in effects["style"]["effects"]}
-    for row in rows.values():
-        assert row["explained"] is None or 0 <= row["explained"] <= 1, row
-        assert (row["explained"] is None) == (row["explained_reason"] is not None), row
+    assert all(row["explained"] is None or 0 <= row["explained"] <= 1 for row in rows.values()), rows
+    assert all((row["explained"] is None) == (row["explained_reason"] is not None) for row in rows.values())
     assert rows["length"]["explained"] is None and "sets the length" in rows["length"]["explained_reason"]
     shown = re.findall(r"(-?\d+)%", html.split('id="style"')[1].split("</section>")[0])
     assert all(0 <= int(value) <= 100 for value in shown), shown
