@@ -15,7 +15,7 @@ from .model import predict_probabilities
 from .result import RaterRow
 
 PERFECT_RATER_DRAWS = 20
-MIN_PERFECT_RATER_DRAWS = 3
+MIN_PERFECT_RATER_DRAWS = 1
 PERFECT_RATER_SAMPLE = 1_000_000   # simulated judgments over all draws, once data are large
 
 
@@ -162,14 +162,14 @@ def rater_table(judgments, dummies, estimate, careless, units=None):
 
 
 def gold_summary(judgments):
-    """Accuracy on gold (attention) items, overall and per rater."""
+    """Accuracy on gold (attention) items, overall and per rater (counted by grouping)."""
     gold = judgments.gold != 0
     if not np.any(gold):
         return {"items": 0, "accuracy": None, "by_rater": {}}
     correct = judgments.winner[gold] == judgments.gold[gold]
-    by_rater = {}
-    for r, name in enumerate(judgments.raters):
-        mine = judgments.rater[gold] == r
-        if np.any(mine):
-            by_rater[name] = {"items": int(mine.sum()), "correct": int(correct[mine].sum())}
+    rater = judgments.rater[gold]
+    known = rater >= 0
+    items = np.bincount(rater[known], minlength=len(judgments.raters)).tolist()
+    right = np.bincount(rater[known], weights=correct[known], minlength=len(judgments.raters)).astype(int).tolist()
+    by_rater = {name: {"items": n, "correct": c} for name, n, c in zip(judgments.raters, items, right) if n}
     return {"items": int(gold.sum()), "accuracy": float(correct.mean()), "by_rater": by_rater}

@@ -48,10 +48,16 @@ def judgment_state(experiment):
     return state["count"], state["last"] or 0
 
 
-def _stored(snapshot):
+def _stored(snapshot, count, last):
+    """The snapshot's outcome when it matches the judgments and can be read back, else None."""
+    if not snapshot or not snapshot.holds(count, last):
+        return None
     if snapshot.result is None:
         return NoAnalysis(snapshot.reason)
-    return AnalysisResult.from_json(snapshot.result)
+    try:
+        return AnalysisResult.from_json(snapshot.result)
+    except (TypeError, KeyError, ValueError):
+        return None       # written by an older form of the result: refit
 
 
 def analysis_for(experiment, settings=Settings()):
@@ -71,17 +77,17 @@ def analysis_for(experiment, settings=Settings()):
     if count == 0:
         return NoAnalysis(f"experiment {experiment.slug!r} has no judgments yet")
     key = settings_hash(settings)
-    snapshot = AnalysisSnapshot.objects.filter(experiment=experiment, settings_hash=key).first()
-    if snapshot and snapshot.holds(count, last):
-        return _stored(snapshot)
+    stored = _stored(AnalysisSnapshot.objects.filter(experiment=experiment, settings_hash=key).first(), count, last)
+    if stored is not None:
+        return stored
     with transaction.atomic():
         snapshot, _ = AnalysisSnapshot.objects.get_or_create(experiment=experiment, settings_hash=key)
         # The lock: a concurrent miss blocks here until this transaction commits.
         AnalysisSnapshot.objects.filter(pk=snapshot.pk).update(computed_at=snapshot.computed_at)
         snapshot.refresh_from_db()
-        count, last = judgment_state(experiment)
-        if snapshot.holds(count, last):
-            return _stored(snapshot)
+        stored = _stored(snapshot, *judgment_state(experiment))
+        if stored is not None:
+            return stored
         data = experiment_data(experiment, up_to=last)
         try:
             with analysis_threads():

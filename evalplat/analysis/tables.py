@@ -272,32 +272,18 @@ def _lookup(column, mapping, default):
 
 def _numbers(column, checks, name, order):
     """Float per row from a numeric column (blank -> NaN); bad cells are reported."""
-    values, bad = [], set()
+    values, messages = [], {}
     for code, label in enumerate(column.labels):
-        if label == "":
-            values.append(np.nan)
-            continue
         try:
-            value = float(label)
+            value = float(label) if label else np.nan
         except ValueError:
-            bad.add(code)
-            values.append(np.nan)
-            continue
-        if not np.isfinite(value) or value < 0:
-            bad.add(code)
+            value, messages[code] = np.nan, f"{name}: {label!r} is not a number"
+        if label and code not in messages and (not np.isfinite(value) or value < 0):
+            messages[code] = f"{name}: {label!r} must be a non-negative number"
         values.append(value)
-    checks.labels(column, {c for c in bad if not _is_number(column.labels[c])}, lambda label: f"{name}: {label!r} is not a number", order)
-    checks.labels(column, {c for c in bad if _is_number(column.labels[c])},
-                  lambda label: f"{name}: {label!r} must be a non-negative number", order)
+    by_label = {column.labels[code]: message for code, message in messages.items()}
+    checks.labels(column, set(messages), by_label.__getitem__, order)
     return np.array(values or [np.nan])[column.codes]
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def read_judgments(path, variants):

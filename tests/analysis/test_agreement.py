@@ -45,15 +45,10 @@ def test_gold_accuracy_is_counted_per_rater():
 def test_the_grouped_rater_table_matches_a_pass_per_rater():
     from evalplat.analysis.agreement import rater_table
     from evalplat.analysis.estimate import Settings, estimate_effects
-    from evalplat.analysis.simulate import SimulatedRaters, simulate_judgments
 
-    from .helpers import random_pairs, two_level_table
+    from .helpers import simulated_study
 
-    table = two_level_table()
-    rng = np.random.default_rng(5)
-    rater, query, left, right = random_pairs(8, 6, 900, 30, rng)
-    judgments, _ = simulate_judgments(table.dummies(), [0.5, -0.3, 0.2, 0.0], rater, query, left, right,
-                                      SimulatedRaters(), rng)
+    table, judgments = simulated_study([0.5, -0.3, 0.2, 0.0], n_queries=6, n_judgments=900, per_rater=30, seed=5)
     estimate = estimate_effects(table.dummies(), judgments, Settings())
     rows = rater_table(judgments, table.dummies(), estimate, estimate.careless)
     agree = consensus_agreement(judgments, estimate.fit.scale)

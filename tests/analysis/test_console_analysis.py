@@ -7,6 +7,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -150,3 +151,42 @@ def test_the_zip_refuses_an_unknown_distillation_variant_by_name(client, owner, 
     good = client.get(reverse("analysis:download", args=[attentive.slug]), {"distill": "v2"})
     names = zipfile.ZipFile(io.BytesIO(good.content)).namelist()
     assert "small/distill.jsonl" in names and "small/effects.json" in names and "small/manifest.json" in names
+
+
+@pytest.mark.skipif("sqlite" in settings.DATABASES["default"]["ENGINE"],
+                    reason="SQLite's in-memory test database refuses a second writer at once instead of waiting "
+                           "(a file database waits up to its lock timeout); CI runs the analysis on PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_asking_at_once_share_one_fit(judged):
+    """Two threads with their own database connections stand in for two web worker processes:
+    nothing is cached in memory, so only the stored snapshot and its row lock can make them share."""
+    import threading
+
+    from django.db import connection
+
+    from evalplat.analysis import snapshots
+
+    started = threading.Barrier(2)
+    outcomes = []
+
+    def slow_fit(*args, **kwargs):
+        result = run(*args, **kwargs)
+        threading.Event().wait(0.5)          # hold the lock long enough for the other to arrive
+        return result
+
+    def worker():
+        started.wait()
+        try:
+            outcomes.append(snapshots.analysis_for(judged))
+        finally:
+            connection.close()
+
+    run = snapshots.run_analysis
+    with mock.patch.object(snapshots, "run_analysis", side_effect=slow_fit) as fits:
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert fits.call_count == 1
+    assert len(outcomes) == 2 and outcomes[0] == outcomes[1]

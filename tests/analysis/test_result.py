@@ -1,16 +1,13 @@
 """The typed result: its JSON is effects.json's contract, and it comes back from that JSON."""
 import json
-
-import numpy as np
 from dataclasses import replace
 
 from evalplat.analysis.outputs import effects_json
 from evalplat.analysis.pipeline import run_analysis
 from evalplat.analysis.report import render_report
 from evalplat.analysis.result import AnalysisResult
-from evalplat.analysis.simulate import SimulatedRaters, simulate_judgments
 
-from .helpers import random_pairs, two_level_table
+from .helpers import simulated_study
 
 # effects.json's keys before the result was typed (PRODUCT.md: extend, never rename).
 CONTRACT_KEYS = {
@@ -24,11 +21,7 @@ EFFECT_KEYS = {"factor", "level", "baseline", "estimate", "std_error", "robust_s
 
 
 def analysed():
-    table = two_level_table()
-    rng = np.random.default_rng(1)
-    rater, query, left, right = random_pairs(8, 12, 800, 40, rng)
-    judgments, _ = simulate_judgments(table.dummies(), [0.6, -0.4, 0.2, 0.0], rater, query, left, right,
-                                      SimulatedRaters(), rng)
+    table, judgments = simulated_study([0.6, -0.4, 0.2, 0.0], n_queries=12, n_judgments=800, per_rater=40, seed=1)
     judgments = replace(judgments, category=judgments.query % 2, categories=("a", "b"),
                         left_chars=200.0 + 50 * judgments.left, right_chars=200.0 + 50 * judgments.right)
     return run_analysis(table, judgments)
