@@ -7,7 +7,7 @@ compared like any other factor).
 import re
 from dataclasses import dataclass, field
 
-from designs.spec import QUERY_PLACEHOLDER
+from designs.spec import QUERY_PLACEHOLDER, GenerationSettings
 
 # An empty level ("" = leave the instruction out) must not leave a double space
 # or a blank line behind: the prompt a rater's answer came from should read as
@@ -19,7 +19,7 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 @dataclass(frozen=True)
 class Prompt:
     messages: list = field(default_factory=list)
-    settings: dict = field(default_factory=dict)
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
 
     @property
     def system(self):
@@ -43,19 +43,19 @@ def compose(system_template, user_template, generation, factors, levels, query_t
     ----------
     system_template, user_template : str
         The design's [prompt] templates.
-    generation : dict
-        The design's resolved [generation] settings.
+    generation : designs.spec.GenerationSettings
+        The design's [generation] settings.
     factors : sequence of designs.spec.Factor
     levels : mapping
         Factor name -> level name for this variant.
     query_text : str
     """
     texts = {QUERY_PLACEHOLDER: query_text}
-    settings = dict(generation)
+    settings = generation
     for factor in factors:
         level = factor.level(levels[factor.name])
         if factor.is_setting:
-            settings[factor.setting] = level.value
+            settings = settings.with_setting(factor.setting, level.value)
         else:
             texts[factor.name] = level.value
     system = tidy(fill(system_template, texts))

@@ -12,7 +12,7 @@ import json
 import re
 import string
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from designs.locate import TomlLocator
@@ -22,7 +22,15 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 ARRAY_NAME = re.compile(r"^(auto|full|L\d+(\(.*\))?)$")
 QUERY_PLACEHOLDER = "query"
 
-SCALES = ("2-way", "3-way", "5-point")
+# The one vocabulary of rating scales: each scale's outcomes, from "right much better" up to
+# "left much better", as (winner, strength); strength None means the scale does not grade it.
+# The rating form, the simulated raters and the analysis all read their scales from here.
+SCALE_OUTCOMES = {
+    "2-way": (("right", None), ("left", None)),
+    "3-way": (("right", None), ("tie", None), ("left", None)),
+    "5-point": (("right", 2), ("right", 1), ("tie", None), ("left", 1), ("left", 2)),
+}
+SCALES = tuple(SCALE_OUTCOMES)
 RATIONALE = ("off", "optional", "required")
 
 # generation.* keys, the type each takes, and whether a factor may target it.
@@ -41,7 +49,6 @@ GENERATION_KEYS = {
     "seed": (int, False),
     "logprobs": (int, False),
 }
-GENERATION_DEFAULTS = {"max_tokens": 512, "temperature": 0.7, "top_p": 1.0, "samples": 1, "seed": 0, "logprobs": 0}
 
 TOP_LEVEL_KEYS = {"name", "title", "question", "array", "foldover", "prompt", "generation", "rating", "factors", "queries"}
 DEFAULT_QUESTION = "Which response would be better for the person who asked?"
@@ -108,8 +115,42 @@ class Query:
     category: str = ""
 
 
+class _StoredSettings:
+    """A settings dataclass that is stored as JSON on the experiment and read back typed."""
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, stored):
+        """Rebuild from stored JSON; keys it lacks (an older experiment) take today's defaults."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in stored.items() if key in names})
+
+
 @dataclass(frozen=True)
-class RatingSettings:
+class GenerationSettings(_StoredSettings):
+    """The design's [generation] table with its defaults; a setting factor overrides one field."""
+
+    model: str = ""
+    max_tokens: int = 512
+    temperature: float = 0.7
+    top_p: float = 1.0
+    top_k: int | None = None
+    min_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    repetition_penalty: float | None = None
+    samples: int = 1
+    seed: int = 0
+    logprobs: int = 0
+
+    def with_setting(self, key, value):
+        return replace(self, **{key: value})
+
+
+@dataclass(frozen=True)
+class RatingSettings(_StoredSettings):
     scale: str = "5-point"
     both_bad: bool = True
     rationale: str = "optional"
@@ -118,8 +159,9 @@ class RatingSettings:
     gold_rate: float = 0.05
     instructions: str = DEFAULT_INSTRUCTIONS
 
-    def as_dict(self):
-        return dict(self.__dict__)
+    @property
+    def outcomes(self):
+        return SCALE_OUTCOMES[self.scale]
 
 
 @dataclass(frozen=True)
@@ -131,7 +173,7 @@ class Design:
     foldover: bool
     system_template: str
     user_template: str
-    generation: dict
+    generation: GenerationSettings
     rating: RatingSettings
     factors: tuple[Factor, ...]
     queries: tuple[Query, ...]
@@ -262,7 +304,7 @@ class _Checker:
 
     def check_generation(self, data):
         table = self.get(data, "generation", dict, ("generation",), required=True, default={})
-        settings = dict(GENERATION_DEFAULTS)
+        settings = {}
         for key, value in table.items():
             where = ("generation", key)
             if key not in GENERATION_KEYS:
@@ -275,12 +317,13 @@ class _Checker:
             settings[key] = float(value) if kind is float else value
         if "model" not in table:
             self.problem(("generation",), "missing required field 'model'")
+        generation = GenerationSettings(**settings)
         for key, low in (("max_tokens", 1), ("samples", 1), ("logprobs", 0)):
-            if isinstance(settings.get(key), int) and settings[key] < low:
+            if getattr(generation, key) < low:
                 self.problem(("generation", key), f"must be at least {low}")
-        if settings.get("logprobs", 0) > 20:
+        if generation.logprobs > 20:
             self.problem(("generation", "logprobs"), "at most 20 top log-probabilities per token are kept")
-        return settings
+        return generation
 
     def check_rating(self, data):
         table = self.get(data, "rating", dict, ("rating",), default={})

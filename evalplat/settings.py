@@ -40,8 +40,11 @@ def _env_number(name, default, parse, expected):
         raise ImproperlyConfigured(f"{name}={value!r}: expected {expected}") from None
 
 
-def envint(name, default):
-    return _env_number(name, default, int, "a whole number")
+def envint(name, default, minimum=None):
+    value = _env_number(name, default, int, "a whole number")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value}: must be at least {minimum}")
+    return value
 
 
 def envfloat(name, default):
@@ -155,6 +158,21 @@ RATING_GOLD_STOP_AFTER = envint("RATING_GOLD_STOP_AFTER", 3)
 RATING_ASSIGNMENT_MINUTES = envint("RATING_ASSIGNMENT_MINUTES", 30)
 # BLAS threads for the analysis and the pair scheduler (evalplat/analysis/threads.py says why 1).
 ANALYSIS_BLAS_THREADS = envint("ANALYSIS_BLAS_THREADS", 1)
+
+# --- Generation (read by workers and the generate command) --------------------
+# vLLM's default batch on a GPU is 256 sequences: a chunk that size fills it once.
+GENERATION_CHUNK_SIZE = envint("GENERATION_CHUNK_SIZE", 256, minimum=1)        # answers per chunk task
+GENERATION_MAX_ATTEMPTS = envint("GENERATION_MAX_ATTEMPTS", 3, minimum=1)      # tries per answer before it fails
+GENERATION_LEASE_SECONDS = envint("GENERATION_LEASE_SECONDS", 120, minimum=1)  # a claim this old: a dead worker's
+GENERATION_RETRY_DELAY = envint("GENERATION_RETRY_DELAY", 10, minimum=0)       # seconds before failed answers retry
+GENERATION_VLLM_TENSOR_PARALLEL_SIZE = envint("GENERATION_VLLM_TENSOR_PARALLEL_SIZE", 1, minimum=1)
+GENERATION_VLLM_GPU_MEMORY_UTILIZATION = envfloat("GENERATION_VLLM_GPU_MEMORY_UTILIZATION", 0.9)
+GENERATION_VLLM_MAX_MODEL_LEN = envint("GENERATION_VLLM_MAX_MODEL_LEN", 0)  # 0: the model's own limit
+GENERATION_OPENAI_BASE_URL = env("GENERATION_OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
+GENERATION_OPENAI_API_KEY = env("GENERATION_OPENAI_API_KEY", "")
+GENERATION_OPENAI_CONCURRENCY = envint("GENERATION_OPENAI_CONCURRENCY", 32, minimum=1)
+GENERATION_OPENAI_TIMEOUT = envfloat("GENERATION_OPENAI_TIMEOUT", 300.0)
+GENERATION_OPENAI_RETRIES = envint("GENERATION_OPENAI_RETRIES", 5, minimum=0)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

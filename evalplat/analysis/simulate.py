@@ -14,17 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import Scale
-from .tables import TableError, judgments_from_arrays
+from designs.spec import SCALE_OUTCOMES
 
-SCALES = {"2-way": Scale(ties=False, strength=False), "3-way": Scale(ties=True, strength=False),
-          "5-point": Scale(ties=True, strength=True)}
-# Category index -> (winner, strength) on each scale, low to high.
-OUTCOMES = {
-    "2-way": [(-1, 0), (1, 0)],
-    "3-way": [(-1, 0), (0, 0), (1, 0)],
-    "5-point": [(-1, 2), (-1, 1), (0, 0), (1, 1), (1, 2)],
-}
+from .model import Scale
+from .tables import WINNERS, TableError, judgments_from_arrays
+
+
+def _model_scale(outcomes):
+    return Scale(ties=any(w == "tie" for w, _ in outcomes), strength=any(s for _, s in outcomes))
+
+
+# Each scale of designs.spec.SCALE_OUTCOMES as the model's Scale, and its categories (low to
+# high) as (winner code, strength code) rows, the form the analysis reads judgments in.
+SCALES = {name: _model_scale(outcomes) for name, outcomes in SCALE_OUTCOMES.items()}
+OUTCOMES = {name: [(WINNERS[w], s or 0) for w, s in outcomes] for name, outcomes in SCALE_OUTCOMES.items()}
 
 
 @dataclass(frozen=True)

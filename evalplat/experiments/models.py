@@ -4,14 +4,22 @@ The design matrix (which level each variant takes) is stored when the
 experiment is created and never regenerated: array libraries reorder rows
 between versions, and judgments refer to variants by their stored identity.
 """
+from functools import cached_property
 from pathlib import Path
 
 from django.conf import settings
 from django.db import models, transaction
+from django.dispatch import Signal
 
 from designs.prompts import compose
 from designs.spec import Factor as DesignFactor
+from designs.spec import GenerationSettings, RatingSettings
 from designs.spec import Level as DesignLevel
+
+# Sent before an experiment is replaced by a new import of its design. Apps downstream of this
+# one (answers, judgments) connect a receiver that returns why the experiment must be kept, or
+# "" when it may go: this app learns about their data without importing them.
+replacement_requested = Signal()
 
 
 class ExperimentExists(Exception):
@@ -33,6 +41,10 @@ class ExperimentQuerySet(models.QuerySet):
         """
         existing = self.select_for_update().filter(slug=design.name).first()
         if existing is not None:
+            if owner is not None and existing.owner_id != owner.pk and not owner.is_superuser:
+                # Names are global (they are in every console URL and command), so a name someone
+                # else holds is refused, saying nothing more about their experiment.
+                raise ExperimentExists(f"the name {design.name!r} is taken; choose another name for this design")
             if not replace:
                 raise ExperimentExists(
                     f"an experiment named {design.name!r} exists already; use --replace to overwrite it "
@@ -51,7 +63,7 @@ class ExperimentQuerySet(models.QuerySet):
             array_name=matrix.array_name, foldover=matrix.foldover,
             alias_report=alias_report(matrix.runs, design.levels_per_factor, names).as_dict(),
             system_template=design.system_template, user_template=design.user_template,
-            generation=design.generation, rating=design.rating.as_dict(),
+            generation=design.generation.as_dict(), rating=design.rating.as_dict(),
         )
         level_rows = []
         for position, factor in enumerate(design.factors):
@@ -119,24 +131,59 @@ class Experiment(models.Model):
     def __str__(self):
         return self.slug
 
+    # --- typed views of the stored design settings ----------------------------
+    @cached_property
+    def rating_settings(self) -> RatingSettings:
+        return RatingSettings.from_dict(self.rating)
+
+    @cached_property
+    def generation_settings(self) -> GenerationSettings:
+        return GenerationSettings.from_dict(self.generation)
+
     @property
     def instructions(self):
-        return self.rating.get("instructions", "")
+        return self.rating_settings.instructions
+
+    # --- lifecycle: draft -> generating -> ready -> rating <-> closed -------------
+    # Each change is a conditional UPDATE from the states that allow it, so two requests
+    # racing on the same experiment cannot both move it; each returns whether it happened.
+    def _move(self, allowed, target):
+        moved = Experiment.objects.filter(pk=self.pk, status__in=allowed).update(status=target) == 1
+        self.refresh_from_db(fields=["status"])
+        return moved
+
+    def start_generation(self):
+        """A generation job was planned: answers are being made."""
+        return self._move([self.Status.DRAFT, self.Status.READY], self.Status.GENERATING)
+
+    def answers_ready(self):
+        """Every planned answer is done, however it arrived (generation, import, replay)."""
+        return self._move([self.Status.DRAFT, self.Status.GENERATING], self.Status.READY)
+
+    def generation_stopped(self):
+        """A job ended (failed or cancelled) with answers still missing."""
+        return self._move([self.Status.GENERATING], self.Status.DRAFT)
+
+    def open_rating(self):
+        return self._move([self.Status.READY, self.Status.CLOSED], self.Status.RATING)
+
+    def close_rating(self):
+        return self._move([self.Status.RATING], self.Status.CLOSED)
+
+    @property
+    def answers_frozen(self):
+        """Once rating has opened, judgments refer to the answers: they may not change."""
+        return self.status in (self.Status.RATING, self.Status.CLOSED)
 
     def replacement_blocker(self):
         """Why this experiment may not be replaced, or '' when it may."""
-        # Reverse relations from generation and rating: this app imports neither.
-        answers = self.answers.count()
-        if answers:
-            return f"it has {answers} answers"
-        if self.assignments.filter(judgment__isnull=False).exists():
-            return "it has judgments"
-        return ""
+        reasons = [reason for _, reason in replacement_requested.send(sender=Experiment, experiment=self) if reason]
+        return "; ".join(reasons)
 
     def progress(self):
         """Counts for the console, read through reverse relations so that this
         upstream app imports nothing from generation or rating."""
-        samples = self.generation.get("samples", 1)
+        samples = self.generation_settings.samples
         answers = self.answers.aggregate(
             answers_done=models.Count("pk", filter=models.Q(status="done")),
             answers_failed=models.Count("pk", filter=models.Q(status="failed")),
@@ -162,7 +209,7 @@ class Experiment(models.Model):
         Pass `factors` (from design_factors()) when composing many prompts, to
         avoid one query per call.
         """
-        return compose(self.system_template, self.user_template, self.generation,
+        return compose(self.system_template, self.user_template, self.generation_settings,
                        factors if factors is not None else self.design_factors(),
                        variant.level_names(), query.text)
 

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,7 +20,6 @@ from django.utils import timezone
 from evalplat.generation import logprobs
 from evalplat.generation.backends import backend_for
 from evalplat.generation.backends.base import GenerationResult
-from evalplat.generation.conf import GenerationSettings
 from evalplat.generation.models import Answer, GenerationJob
 
 logger = logging.getLogger(__name__)
@@ -35,19 +35,18 @@ class ChunkOutcome:
 
 def run_chunk(job_id, answer_ids, backend=None):
     """Generate the still-pending answers among `answer_ids` for job `job_id`."""
-    settings = GenerationSettings.from_env()
     job = GenerationJob.objects.filter(pk=job_id).first()
     if job is None or not job.is_active:
         return ChunkOutcome()
     token = uuid.uuid4()
-    answers = claim(job, answer_ids, token, settings.lease_seconds)
+    answers = claim(job, answer_ids, token, settings.GENERATION_LEASE_SECONDS)
     if not answers:
         return ChunkOutcome()
     job.mark_running()
-    with LeaseKeeper(token, settings.lease_seconds):
+    with LeaseKeeper(token, settings.GENERATION_LEASE_SECONDS):
         results = generate_all(lambda: backend or backend_for(job.backend, job.options),
                                [a.request() for a in answers])
-    outcome = store_results(job, answers, results, token, settings.max_attempts)
+    outcome = store_results(job, answers, results, token, settings.GENERATION_MAX_ATTEMPTS)
     job.record_errors(sorted({r.error for r in results if r.error}))
     job.refresh_counts()
     return outcome

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from evalplat.generation import logprobs
 from evalplat.generation.backends.replay import ReplayError, read_replay_file
-from evalplat.generation.models import Answer, GenerationJob
+from evalplat.generation.models import Answer, GenerationJob, sync_experiment_status
 from evalplat.generation.planning import create_missing_answers, planned_answers
 
 
@@ -20,7 +20,7 @@ def replay_problems(experiment, answers, path, *, partial=False, for_import=True
     planned_in_order = [p.key for p in planned_answers(experiment)]
     planned = set(planned_in_order)
     done = {a.key for a in experiment.answers.filter(status=Answer.Status.DONE).select_related("variant", "query")}
-    samples = int(experiment.generation.get("samples", 1))
+    samples = experiment.generation_settings.samples
     problems = []
     for key, answer in answers.items():
         variant, query, sample = key
@@ -48,6 +48,8 @@ def check_replay_file(experiment, path, *, partial=False, for_import=True):
 
 def import_answers(experiment, path, *, partial=False):
     """Write the file's answers as done; returns how many. Raises ReplayError, writing nothing."""
+    if experiment.answers_frozen:
+        raise ReplayError([f"{experiment.slug}: rating has started, so its answers can no longer change"])
     answers = check_replay_file(experiment, path, partial=partial)
     active = experiment.generation_jobs.filter(state__in=GenerationJob.ACTIVE).first()
     if active is not None:
@@ -65,6 +67,7 @@ def import_answers(experiment, path, *, partial=False):
                 latency_ms=result.latency_ms, backend="replay", model=replayed.model or rows[key].model,
                 engine_version=result.engine_version, logprobs=logprobs.pack(result.logprobs), error="",
                 generated_at=now, claim_token=None, lease_until=None)
+        sync_experiment_status(experiment)
     return len(answers)
 
 

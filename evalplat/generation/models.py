@@ -5,14 +5,16 @@ conditional UPDATE that stamps a claim token and a lease, and writes the result 
 it still holds that claim. A worker that dies leaves rows "running" with a lease that stops being
 renewed; resuming the job hands them back (see GenerationJob.reclaim_expired).
 """
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Count, Q, Sum
+from django.dispatch import receiver
 from django.utils import timezone
 
-from evalplat.experiments.models import Experiment, Query, Variant
+from designs.spec import GenerationSettings
+from evalplat.experiments.models import Experiment, Query, Variant, replacement_requested
 from evalplat.generation import logprobs as token_logprobs
 from evalplat.generation.backends.base import GenerationRequest
-from evalplat.generation.conf import GenerationSettings
 
 ERRORS_KEPT = 20
 
@@ -57,8 +59,11 @@ class GenerationJob(models.Model):
 
     def cancel(self):
         """Stop handing out work; chunks already inside the engine finish and are kept."""
-        return GenerationJob.objects.filter(pk=self.pk, state__in=self.ACTIVE).update(
+        cancelled = GenerationJob.objects.filter(pk=self.pk, state__in=self.ACTIVE).update(
             state=self.State.CANCELLED, finished_at=timezone.now()) == 1
+        if cancelled:
+            sync_experiment_status(self.experiment)
+        return cancelled
 
     def record_errors(self, messages):
         if messages:
@@ -82,11 +87,9 @@ class GenerationJob(models.Model):
         GenerationJob.objects.filter(pk=self.pk).update(**counts)
         if not still_open:
             final = self.State.FAILED if counts["failed"] else self.State.DONE
-            finished = GenerationJob.objects.filter(pk=self.pk, state__in=self.ACTIVE).update(
-                state=final, finished_at=timezone.now())
-            if finished and final == self.State.DONE:
-                Experiment.objects.filter(pk=self.experiment_id, status=Experiment.Status.GENERATING) \
-                    .update(status=Experiment.Status.READY)
+            if GenerationJob.objects.filter(pk=self.pk, state__in=self.ACTIVE).update(
+                    state=final, finished_at=timezone.now()):
+                sync_experiment_status(self.experiment)
         self.refresh_from_db()
 
     def reclaim_expired(self, now=None):
@@ -97,7 +100,7 @@ class GenerationJob(models.Model):
         """
         now = now or timezone.now()
         stale = self.answers.filter(status=Answer.Status.RUNNING, lease_until__lt=now)
-        max_attempts = GenerationSettings.from_env().max_attempts
+        max_attempts = settings.GENERATION_MAX_ATTEMPTS
         failed = stale.filter(attempts__gte=max_attempts).update(
             status=Answer.Status.FAILED, claim_token=None, lease_until=None,
             error="the worker running it stopped (killed or crashed) on every attempt")
@@ -174,13 +177,34 @@ class Answer(models.Model):
         return (self.variant.code, self.query.key, self.sample)
 
     def request(self):
-        s = self.settings
+        s = GenerationSettings.from_dict(self.settings)
         return GenerationRequest(
-            messages=tuple(self.messages), model=self.model, max_tokens=int(s["max_tokens"]),
-            temperature=float(s["temperature"]), top_p=float(s.get("top_p", 1.0)), seed=self.seed,
-            logprobs=int(s.get("logprobs") or 0), key=self.key,
-            **{name: s[name] for name in GenerationRequest.OPTIONAL_SAMPLING if s.get(name) is not None},
+            messages=tuple(self.messages), model=self.model, max_tokens=s.max_tokens,
+            temperature=s.temperature, top_p=s.top_p, seed=self.seed, logprobs=s.logprobs, key=self.key,
+            **{name: getattr(s, name) for name in GenerationRequest.OPTIONAL_SAMPLING},
         )
 
     def token_logprobs(self):
         return token_logprobs.unpack(self.logprobs)
+
+
+def has_every_answer(experiment):
+    """Whether every (variant, query, sample) the design plans has a finished answer."""
+    planned = experiment.variants.count() * experiment.queries.count() * experiment.generation_settings.samples
+    return planned > 0 and Answer.objects.filter(experiment=experiment, status=Answer.Status.DONE).count() == planned
+
+
+def sync_experiment_status(experiment):
+    """Tell the experiment what its answers now say: complete (ready) or, with no job left
+    running, incomplete (back to draft). Called whenever answers stop changing: a job ends or
+    is cancelled, an import is written."""
+    if has_every_answer(experiment):
+        experiment.answers_ready()
+    elif not experiment.generation_jobs.filter(state__in=GenerationJob.ACTIVE).exists():
+        experiment.generation_stopped()
+
+
+@receiver(replacement_requested)
+def _answers_block_replacement(sender, experiment, **kwargs):
+    answers = Answer.objects.filter(experiment=experiment).count()
+    return f"it has {answers} answers" if answers else ""

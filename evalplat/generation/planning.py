@@ -7,12 +7,13 @@ looks for rows before they exist.
 import hashlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from designs.spec import GenerationSettings
 from evalplat.experiments.models import Experiment
-from evalplat.generation.conf import GenerationSettings
 from evalplat.generation.models import Answer, GenerationJob
 
 
@@ -26,7 +27,7 @@ class PlannedAnswer:
     query: object
     sample: int
     messages: list
-    settings: dict
+    settings: GenerationSettings
 
     @property
     def key(self):
@@ -47,7 +48,7 @@ def planned_answers(experiment):
     """Every (variant, query, sample) the experiment needs, with its prompt, in run order."""
     factors = experiment.design_factors()
     queries = list(experiment.queries.all())
-    samples = int(experiment.generation.get("samples", 1))
+    samples = experiment.generation_settings.samples
     for variant in experiment.variants.prefetch_related("levels__factor"):
         for query in queries:
             prompt = experiment.prompt_for(variant, query, factors)
@@ -58,10 +59,10 @@ def planned_answers(experiment):
 def create_missing_answers(experiment):
     """Create the pending rows that do not exist yet; returns how many were created."""
     existing = set(experiment.answers.values_list("variant_id", "query_id", "sample"))
-    base_seed = int(experiment.generation.get("seed", 0))
+    base_seed = experiment.generation_settings.seed
     rows = [
         Answer(experiment=experiment, variant=p.variant, query=p.query, sample=p.sample,
-               messages=p.messages, settings=p.settings, model=str(p.settings.get("model", "")),
+               messages=p.messages, settings=p.settings.as_dict(), model=p.settings.model,
                seed=answer_seed(base_seed, p.query.key, p.sample))
         for p in planned_answers(experiment)
         if (p.variant.id, p.query.id, p.sample) not in existing
@@ -75,6 +76,8 @@ def start_job(experiment, backend, options=None):
     with transaction.atomic():
         # Serialises planners of one experiment: two `generate` runs cannot both attach rows.
         experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+        if experiment.answers_frozen:
+            raise PlanningError(f"{experiment.slug}: rating has started, so its answers can no longer change")
         active = experiment.generation_jobs.filter(state__in=GenerationJob.ACTIVE).first()
         if active is not None:
             raise PlanningError(
@@ -91,8 +94,7 @@ def start_job(experiment, backend, options=None):
         job.total = todo.update(job=job, status=Answer.Status.PENDING, attempts=0, error="",
                                 claim_token=None, lease_until=None)
         job.save(update_fields=["total"])
-        Experiment.objects.filter(pk=experiment.pk, status__in=(Experiment.Status.DRAFT, Experiment.Status.READY)) \
-            .update(status=Experiment.Status.GENERATING)
+        experiment.start_generation()
         enqueue_chunks(job)
     return job
 
@@ -115,7 +117,7 @@ def enqueue_chunks(job):
     from evalplat.generation.tasks import run_chunk
 
     rows = job.answers.filter(status=Answer.Status.PENDING).in_run_order().values_list("id", "model")
-    chunks = split_into_chunks(list(rows), GenerationSettings.from_env().chunk_size)
+    chunks = split_into_chunks(list(rows), settings.GENERATION_CHUNK_SIZE)
     for ids in chunks:
         run_chunk.delay_on_commit(job.pk, ids)
     return len(chunks)

@@ -6,9 +6,9 @@ run_chunk is routed to the "gpu" queue (settings.CELERY_TASK_ROUTES); serve it w
 chunk at a time keeps a single engine per GPU.
 """
 from celery import shared_task
+from django.conf import settings
 
 from evalplat.generation import chunks
-from evalplat.generation.conf import GenerationSettings
 
 
 @shared_task(name="evalplat.generation.tasks.run_chunk")
@@ -17,5 +17,5 @@ def run_chunk(job_id, answer_ids):
     if outcome.retry_ids:
         # Failed requests go round again after a pause (a rate limit or a restarting server
         # usually needs one); each row's attempts bound how often.
-        run_chunk.apply_async((job_id, outcome.retry_ids), countdown=GenerationSettings.from_env().retry_delay_seconds)
+        run_chunk.apply_async((job_id, outcome.retry_ids), countdown=settings.GENERATION_RETRY_DELAY)
     return {"done": outcome.done, "failed": outcome.failed, "lost": outcome.lost, "retry": len(outcome.retry_ids)}

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from django import forms
 
+from designs.spec import SCALE_OUTCOMES
 from evalplat.rating.models import Invite
 
 
@@ -15,18 +16,23 @@ class Choice:
     strength: int | None
 
 
-A_MUCH = Choice("a2", "A is much better", "1", "left", 2)
-A_BETTER = Choice("a1", "A is better", "2", "left", 1)
-SAME = Choice("same", "About the same", "3", "tie", None)
-B_BETTER = Choice("b1", "B is better", "4", "right", 1)
-B_MUCH = Choice("b2", "B is much better", "5", "right", 2)
-
-SCALES = {
-    "2-way": [Choice("a", "A is better", "1", "left", None), Choice("b", "B is better", "2", "right", None)],
-    "3-way": [Choice("a", "A is better", "1", "left", None), Choice("same", "About the same", "2", "tie", None),
-              Choice("b", "B is better", "3", "right", None)],
-    "5-point": [A_MUCH, A_BETTER, SAME, B_BETTER, B_MUCH],
+# How each outcome of designs.spec.SCALE_OUTCOMES reads on the page: the value the browser posts
+# (it says nothing beyond the rater's own choice) and the label. "Left" is Response A.
+_SHOWN = {
+    ("left", 2): ("a2", "A is much better"), ("left", 1): ("a1", "A is better"),
+    ("left", None): ("a", "A is better"), ("tie", None): ("same", "About the same"),
+    ("right", None): ("b", "B is better"), ("right", 1): ("b1", "B is better"),
+    ("right", 2): ("b2", "B is much better"),
 }
+
+
+def _choices(outcomes):
+    """A's side first, as a rater reads left to right; shortcuts 1, 2, ... in that order."""
+    return [Choice(*_SHOWN[outcome], key=str(number), winner=outcome[0], strength=outcome[1])
+            for number, outcome in enumerate(reversed(outcomes), start=1)]
+
+
+SCALES = {name: _choices(outcomes) for name, outcomes in SCALE_OUTCOMES.items()}
 
 PROBLEMS = [
     ("broken", "A response is broken or cut off"),
@@ -36,11 +42,6 @@ PROBLEMS = [
 ]
 
 
-def scale_choices(rating):
-    scale = rating.get("scale", "5-point")
-    if scale not in SCALES:
-        raise ValueError(f"rating.scale {scale!r}: expected one of {', '.join(SCALES)}")
-    return SCALES[scale]
 
 
 class JudgmentForm(forms.Form):
@@ -50,12 +51,13 @@ class JudgmentForm(forms.Form):
                                 label="Why? (optional)")
 
     def __init__(self, *args, rating, **kwargs):
+        """`rating`: the experiment's designs.spec.RatingSettings."""
         super().__init__(*args, **kwargs)
-        self.scale = scale_choices(rating)
+        self.scale = SCALES[rating.scale]
         self.fields["choice"].choices = [(c.value, c.label) for c in self.scale]
-        if not rating.get("both_bad", False):
+        if not rating.both_bad:
             del self.fields["both_bad"]
-        mode = rating.get("rationale", "optional")
+        mode = rating.rationale
         if mode == "off":
             del self.fields["rationale"]
         elif mode == "required":

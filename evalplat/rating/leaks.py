@@ -99,7 +99,7 @@ def level_texts_by_variant(experiment):
 
 
 def model_ids(experiment):
-    ids = {experiment.generation.get("model", "")}
+    ids = {experiment.generation_settings.model}
     for factor in experiment.factors.filter(target="generation.model").prefetch_related("levels"):
         ids.update(str(level.value) for level in factor.levels.all())
     ids.update(experiment.answers.values_list("model", flat=True).distinct())
@@ -113,7 +113,7 @@ def check_experiment(experiment):
     texts = level_texts_by_variant(experiment)
     names = model_names(model_ids(experiment))
     flags = []
-    answers = Answer.objects.filter(experiment=experiment, status="done")
+    answers = Answer.objects.filter(experiment=experiment, status=Answer.Status.DONE)
     for answer in answers.only("pk", "variant_id", "text", "messages"):
         system = next((m.get("content", "") for m in answer.messages or [] if m.get("role") == "system"), "")
         for kind, evidence in find_leaks(answer.text, system_prompt=system,

@@ -9,7 +9,10 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
+from django.dispatch import receiver
 from django.utils import timezone
+
+from evalplat.experiments.models import replacement_requested
 
 
 def new_token():
@@ -263,3 +266,9 @@ class LeakFlag(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.evidence}"
+
+
+@receiver(replacement_requested)
+def _judgments_block_replacement(sender, experiment, **kwargs):
+    judged = Judgment.objects.filter(assignment__experiment=experiment).exists()
+    return "it has judgments" if judged else ""

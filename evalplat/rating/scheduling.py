@@ -50,7 +50,7 @@ class Layout:
         query_ids = list(experiment.queries.values_list("pk", flat=True))
         query_index = {pk: column for column, pk in enumerate(query_ids)}
         answers, answer_cell = {}, {}
-        rateable = Answer.objects.filter(experiment=experiment, status="done", excluded=False)
+        rateable = Answer.objects.filter(experiment=experiment).usable()
         for pk, variant_id, query_id in rateable.values_list("pk", "variant_id", "query_id").order_by("pk"):
             cell = (variant_index[variant_id], query_index[query_id])
             answers.setdefault(cell, []).append(pk)
@@ -73,15 +73,6 @@ class Layout:
         return ScheduledItem(rater=rater_id, query=query, left=left, right=right)
 
 
-def rating_settings(experiment):
-    rating = experiment.rating
-    return {
-        "per_rater": int(rating.get("per_rater", 40)),
-        "overlap": float(rating.get("overlap", 0.0)),
-        "gold_rate": float(rating.get("gold_rate", 0.0)),
-    }
-
-
 def next_assignment(rater):
     """The rater's open assignment, or a new one; None when their session is over."""
     with transaction.atomic():
@@ -93,8 +84,8 @@ def next_assignment(rater):
         if current is not None:
             return current
         experiment = rater.experiment
-        rating = rating_settings(experiment)
-        if rater.assignments.done().count() >= rating["per_rater"]:
+        rating = experiment.rating_settings
+        if rater.assignments.done().count() >= rating.per_rater:
             rater.finish()
             return None
         issuer = Issuer(rater, experiment, rating)
@@ -119,7 +110,7 @@ class Issuer:
     def issue(self):
         if not self.layout.answers:
             return None
-        if is_gold_slot(self.position, self.rating["gold_rate"], self._gold_offset()):
+        if is_gold_slot(self.position, self.rating.gold_rate, self._gold_offset()):
             gold = self._gold()
             if gold is not None:
                 return gold
@@ -137,7 +128,7 @@ class Issuer:
         scheduler = PairScheduler(
             self.layout.runs, self.layout.levels, n_queries,
             seed=[self.experiment.pk, len(rows)],
-            query_cap=math.ceil(self.rating["per_rater"] / max(1, n_queries)),
+            query_cap=math.ceil(self.rating.per_rater / max(1, n_queries)),
             available=self.layout.available(),
         )
         informative, seen_only = [], []
@@ -189,7 +180,7 @@ class Issuer:
 
     def _replica(self):
         """A second rating of another rater's judged item, for agreement."""
-        if not wants_replica(self.n_items, self.n_replicas, self.rating["overlap"]):
+        if not wants_replica(self.n_items, self.n_replicas, self.rating.overlap):
             return None
         judged = (Assignment.objects
                   .filter(experiment=self.experiment, is_gold=False, status=Assignment.Status.JUDGED,

@@ -24,7 +24,7 @@ from evalplat.rating import leaks
 from evalplat.rating.forms import JudgmentForm, InviteForm, ProblemForm
 from evalplat.rating.markdown import render_markdown
 from evalplat.rating.models import Assignment, Invite, Judgment, LeakFlag, Rater
-from evalplat.rating.scheduling import next_assignment, rating_settings
+from evalplat.rating.scheduling import next_assignment
 
 SESSION_RATER = "rating_rater"
 PROLIFIC_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
@@ -116,7 +116,7 @@ def start(request, token):
         return render(request, "rating/closed.html", status=200)
     if request.GET.get("assignmentId") == MTURK_PREVIEW:
         return render(request, "rating/preview.html", {
-            "instructions": render_markdown(experiment.instructions), "settings": rating_settings(experiment)})
+            "instructions": render_markdown(experiment.instructions), "settings": experiment.rating_settings})
     rater = _rater_for_invite(request, invite)
     request.session.cycle_key()
     request.session[SESSION_RATER] = rater.pk
@@ -132,12 +132,12 @@ def welcome(request):
             return redirect("rating:next")
         return render(request, "rating/welcome.html", {
             "instructions": render_markdown(rater.experiment.instructions),
-            "settings": rating_settings(rater.experiment), "needs_consent": True}, status=400)
+            "settings": rater.experiment.rating_settings, "needs_consent": True}, status=400)
     if rater.consented_at is not None:
         return redirect("rating:next")
     return render(request, "rating/welcome.html", {
         "instructions": render_markdown(rater.experiment.instructions),
-        "settings": rating_settings(rater.experiment)})
+        "settings": rater.experiment.rating_settings})
 
 
 @rater_page
@@ -154,7 +154,7 @@ def next_item(request):
 
 
 def _progress(assignment):
-    per_rater = rating_settings(assignment.rater.experiment)["per_rater"]
+    per_rater = assignment.rater.experiment.rating_settings.per_rater
     done = assignment.rater.assignments.done().count()
     return {"number": min(done + 1, per_rater), "total": per_rater,
             "percent": round(100 * done / per_rater) if per_rater else 0}
@@ -165,7 +165,7 @@ def item(request, public_id):
     assignment = _assignment_for_rater(request, public_id)
     if assignment.is_finished:
         return redirect("rating:next")  # back button or a second tab: move on, never judge twice
-    rating = assignment.rater.experiment.rating
+    rating = assignment.rater.experiment.rating_settings
     form = JudgmentForm(request.POST if request.method == "POST" else None, rating=rating)
     if request.method == "POST" and form.is_valid():
         assignment.record_judgment(**form.judgment_fields())
@@ -233,7 +233,7 @@ def console_rating(request, slug):
     gold = judgments.filter(assignment__is_gold=True)
     return render(request, "console/rating_progress.html", {
         "experiment": experiment,
-        "settings": rating_settings(experiment),
+        "settings": experiment.rating_settings,
         "raters": experiment.raters.aggregate(
             total=Count("pk"), active=Count("pk", filter=Q(status=Rater.Status.ACTIVE)),
             finished=Count("pk", filter=Q(status=Rater.Status.FINISHED)),
@@ -258,15 +258,13 @@ def console_rating(request, slug):
 def console_rating_status(request, slug):
     experiment = experiment_for_user(request, slug)
     opening = request.POST.get("action") == "open"
-    allowed_from = ([Experiment.Status.READY, Experiment.Status.CLOSED] if opening
-                    else [Experiment.Status.RATING])
-    target = Experiment.Status.RATING if opening else Experiment.Status.CLOSED
-    changed = Experiment.objects.filter(pk=experiment.pk, status__in=allowed_from).update(status=target)
+    status_before = experiment.get_status_display().lower()
+    changed = experiment.open_rating() if opening else experiment.close_rating()
     if changed:
         messages.success(request, "Rating is open." if opening else "Rating is closed.")
     else:
         messages.error(request, f"Rating cannot be {'opened' if opening else 'closed'} while the experiment "
-                                f"is {experiment.get_status_display().lower()}.")
+                                f"is {status_before}.")
     return redirect("rating:console", slug=slug)
 
 

@@ -8,8 +8,7 @@ import os
 import pytest
 from django.urls import reverse
 
-from evalplat.experiments.models import Experiment
-from evalplat.generation.models import Answer
+from evalplat.generation.models import Answer, sync_experiment_status
 from evalplat.rating.models import Invite, Judgment
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls made
@@ -54,7 +53,8 @@ def answered(experiment, text_for):
         for i, (variant, query) in enumerate((v, q) for v in experiment.variants.all() for q in experiment.queries.all())
     ]
     Answer.objects.bulk_create(answers)
-    Experiment.objects.filter(pk=experiment.pk).update(status=Experiment.Status.RATING)
+    sync_experiment_status(experiment)
+    assert experiment.open_rating()
     return Invite.objects.create(experiment=experiment, platform=Invite.Platform.PROLIFIC,
                                  completion_url="https://app.prolific.com/submissions/complete?cc={code}")
 

@@ -11,15 +11,15 @@ def test_text_factors_fill_placeholders_and_setting_factors_override(small_desig
                                       "Quokka-lively: use a lively voice."},
         {"role": "user", "content": "Why is the sky blue?"},
     ]
-    assert prompt.settings["temperature"] == 1.1
-    assert prompt.settings["model"] == "tiny-llama" and prompt.settings["max_tokens"] == 16
+    assert prompt.settings.temperature == 1.1
+    assert prompt.settings.model == "tiny-llama" and prompt.settings.max_tokens == 16
 
 
 def test_an_empty_level_leaves_no_double_space(small_design_path):
     design = load_design(small_design_path)
     prompt = compose_for_design(design, {"hedge": "plain", "voice": "flat", "temperature": "cold"}, design.queries[0])
     assert prompt.system == "You are a test assistant. Quokka-flat: use a neutral voice."
-    assert prompt.settings["temperature"] == 0.1
+    assert prompt.settings.temperature == 0.1
 
 
 def test_a_model_factor_changes_the_model(tmp_path):
@@ -29,7 +29,7 @@ def test_a_model_factor_changes_the_model(tmp_path):
                     'base = "org/base"\ntuned = "/models/tuned-step-800"\n[[queries]]\nid = "q"\ntext = "Hi"\n')
     design = load_design(text)
     prompt = compose_for_design(design, {"ckpt": "tuned"}, design.queries[0])
-    assert prompt.settings["model"] == "/models/tuned-step-800"
+    assert prompt.settings.model == "/models/tuned-step-800"
     assert prompt.messages == [{"role": "user", "content": "Hi"}]  # no system template: no system message
 
 

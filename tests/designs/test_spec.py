@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from designs.spec import DEFAULT_INSTRUCTIONS, DesignError, load_design, parse_design, placeholders
+from designs.spec import DEFAULT_INSTRUCTIONS, DesignError, GenerationSettings, load_design, parse_design, placeholders
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "designs" / "examples").glob("*.toml"))
 
@@ -42,8 +42,8 @@ def test_defaults_fill_what_a_minimal_design_leaves_out():
     assert design.title == "minimal"
     assert design.array == "auto" and design.foldover is False
     assert design.user_template == "{query}"
-    assert design.generation == {"model": "m", "max_tokens": 512, "temperature": 0.7, "top_p": 1.0,
-                                 "samples": 1, "seed": 0, "logprobs": 0}
+    assert design.generation == GenerationSettings(model="m", max_tokens=512, temperature=0.7, top_p=1.0,
+                                                   samples=1, seed=0, logprobs=0)
     assert design.rating.scale == "5-point" and design.rating.instructions == DEFAULT_INSTRUCTIONS
 
 
@@ -75,3 +75,11 @@ def test_literal_braces_are_not_placeholders():
 def test_a_missing_file_is_a_design_error():
     with pytest.raises(DesignError, match="no such file"):
         load_design("does/not/exist.toml")
+
+
+def test_every_generation_key_is_a_typed_setting():
+    from dataclasses import fields
+
+    from designs.spec import GENERATION_KEYS
+
+    assert set(GENERATION_KEYS) == {f.name for f in fields(GenerationSettings)}

@@ -37,7 +37,7 @@ def test_prompt_for_composes_from_the_stored_rows(experiment):
     variant = experiment.variants.get(code="v1")
     prompt = experiment.prompt_for(variant, experiment.queries.get(key="sky"))
     assert prompt.system == "You are a test assistant. Quokka-flat: use a neutral voice."
-    assert prompt.settings["temperature"] == 0.1
+    assert prompt.settings.temperature == 0.1
 
 
 def test_importing_the_same_name_twice_is_refused(experiment, small_design_path):

@@ -22,7 +22,7 @@ def tiny_model(tmp_path_factory):
 
 def write_replay(path, experiment, *, skip=(), extra_lines=()):
     """A replay file with one answer per (variant, query, sample) of `experiment`, except `skip`."""
-    samples = int(experiment.generation.get("samples", 1))
+    samples = experiment.generation_settings.samples
     lines = [
         json.dumps({"variant": v.code, "query": q.key, "sample": s, "text": f"replayed {v.code}/{q.key}/{s}",
                     "completion_tokens": 3, "prompt_tokens": 7})

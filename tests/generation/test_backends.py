@@ -54,11 +54,11 @@ def test_an_unknown_backend_is_named():
         backend_for("tgi", {})
 
 
-def test_the_vllm_backend_is_kept_across_changes_to_other_settings(monkeypatch):
+def test_the_vllm_backend_is_kept_across_changes_to_other_settings(settings, monkeypatch):
     first = backend_for("vllm", {})
-    monkeypatch.setenv("GENERATION_CHUNK_SIZE", "7")
+    settings.GENERATION_CHUNK_SIZE = 7
     assert backend_for("vllm", {}) is first
-    monkeypatch.setenv("GENERATION_VLLM_MAX_MODEL_LEN", "512")
+    settings.GENERATION_VLLM_MAX_MODEL_LEN = 512
     assert backend_for("vllm", {}).engine_options["max_model_len"] == 512
 
 

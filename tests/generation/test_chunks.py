@@ -65,8 +65,8 @@ def test_a_repeated_chunk_writes_nothing_twice(job, tmp_path):
 
 
 @pytest.mark.django_db
-def test_a_failed_request_is_retried_and_then_marked_failed(job, tmp_path, monkeypatch):
-    monkeypatch.setenv("GENERATION_MAX_ATTEMPTS", "2")
+def test_a_failed_request_is_retried_and_then_marked_failed(settings, job, tmp_path, monkeypatch):
+    settings.GENERATION_MAX_ATTEMPTS = 2
     missing = Answer.objects.get(variant__code="v1", query__key="sky")
     backend = ReplayBackend(write_replay(tmp_path / "r.jsonl", job.experiment, skip={("v1", "sky", 0)}))
     first = chunks.run_chunk(job.pk, ids_of(job), backend=backend)
@@ -136,8 +136,8 @@ def test_a_worker_presumed_dead_cannot_overwrite_the_answers_it_lost(job, tmp_pa
 
 
 @pytest.mark.django_db
-def test_reclaiming_fails_a_row_that_killed_its_worker_every_time(job, monkeypatch):
-    monkeypatch.setenv("GENERATION_MAX_ATTEMPTS", "2")
+def test_reclaiming_fails_a_row_that_killed_its_worker_every_time(settings, job, monkeypatch):
+    settings.GENERATION_MAX_ATTEMPTS = 2
     past = timezone.now() - timedelta(seconds=1)
     a, b = ids_of(job)[:2]
     Answer.objects.filter(pk=a).update(status="running", attempts=1, lease_until=past)

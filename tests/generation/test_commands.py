@@ -44,9 +44,9 @@ def test_generate_with_replay_and_wait_fills_every_answer(experiment, tmp_path, 
     assert experiment.status == "ready"
 
 
-def test_failures_end_wait_with_an_error_listing_them(experiment, tmp_path, eager, monkeypatch,
+def test_failures_end_wait_with_an_error_listing_them(settings, experiment, tmp_path, eager, monkeypatch,
                                                       django_capture_on_commit_callbacks):
-    monkeypatch.setenv("GENERATION_MAX_ATTEMPTS", "1")
+    settings.GENERATION_MAX_ATTEMPTS = 1
     path = write_replay(tmp_path / "r.jsonl", experiment)
     call_command("import_answers", "small", str(path), "--partial")  # all done...
     Answer.objects.filter(variant__code="v1").update(status="failed")  # ...but v1's, which failed earlier

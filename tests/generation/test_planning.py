@@ -84,9 +84,9 @@ def test_seeds_are_shared_by_variants_and_differ_by_query_and_sample(model_exper
     assert answer_seed(11, "a", 0) != answer_seed(12, "a", 0)
 
 
-def test_run_order_is_by_model_then_variant_and_chunks_never_mix_models(model_experiment, monkeypatch,
+def test_run_order_is_by_model_then_variant_and_chunks_never_mix_models(settings, model_experiment, monkeypatch,
                                                                         django_capture_on_commit_callbacks):
-    monkeypatch.setenv("GENERATION_CHUNK_SIZE", "3")
+    settings.GENERATION_CHUNK_SIZE = 3
     job, callbacks = plan(model_experiment, django_capture_on_commit_callbacks)
     rows = list(job.answers.in_run_order().values_list("id", "model", "variant__position"))
     assert [model for _, model, _ in rows] == ["ckpt-new"] * 8 + ["ckpt-old"] * 8
@@ -140,8 +140,8 @@ def test_planning_marks_the_experiment_generating(experiment, django_capture_on_
     assert experiment.status == "generating"
 
 
-def test_enqueue_skips_rows_that_are_not_pending(experiment, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setenv("GENERATION_CHUNK_SIZE", "10")
+def test_enqueue_skips_rows_that_are_not_pending(settings, experiment, django_capture_on_commit_callbacks, monkeypatch):
+    settings.GENERATION_CHUNK_SIZE = 10
     job, callbacks = plan(experiment, django_capture_on_commit_callbacks)
     assert len(callbacks) == 4
     job.answers.filter(variant__position__lt=4).update(status="done")

@@ -52,8 +52,8 @@ def job_finished(job):
     return not job.is_active
 
 
-def test_a_job_completes_through_redis_and_a_worker(experiment, tmp_path, queue, monkeypatch):
-    monkeypatch.setenv("GENERATION_CHUNK_SIZE", "8")
+def test_a_job_completes_through_redis_and_a_worker(settings, experiment, tmp_path, queue, monkeypatch):
+    settings.GENERATION_CHUNK_SIZE = 8
     path = write_replay(tmp_path / "r.jsonl", experiment)
     with monkeypatch.context() as by_hand:  # queued below instead, each chunk twice in a row
         by_hand.setattr(planning, "enqueue_chunks", lambda job: 0)
@@ -90,11 +90,11 @@ def kill(process):
         process.wait()
 
 
-def test_a_worker_killed_mid_job_leaves_no_gap_and_no_duplicate(experiment, peer, queue, monkeypatch, tmp_path):
+def test_a_worker_killed_mid_job_leaves_no_gap_and_no_duplicate(settings, experiment, peer, queue, monkeypatch, tmp_path):
     if connection.vendor != "postgresql":
         pytest.fail("this test shares its database with a worker process: run it with "
                     "DATABASE_URL=postgres://postgres@127.0.0.1:5432/evalplat")
-    monkeypatch.setenv("GENERATION_CHUNK_SIZE", "4")
+    settings.GENERATION_CHUNK_SIZE = 4
     peer.delay = 0.2  # one request at a time: a chunk of 4 takes about 0.8 s
     env = os.environ | {
         "DATABASE_URL": database_url(connection.settings_dict),

@@ -11,8 +11,7 @@ import pytest
 from django.urls import reverse
 
 from evalplat.experiments.importing import import_design_file
-from evalplat.experiments.models import Experiment
-from evalplat.generation.models import Answer
+from evalplat.generation.models import Answer, sync_experiment_status
 from evalplat.rating.models import Invite
 
 HERE = Path(__file__).parent
@@ -33,15 +32,16 @@ def add_answers(experiment, seed=0, text=answer_text):
         for query in experiment.queries.all():
             answers.append(Answer(
                 experiment=experiment, variant=variant, query=query, sample=0, status=Answer.Status.DONE,
-                text=text(rng, query.text), model=experiment.generation.get("model", ""),
+                text=text(rng, query.text), model=experiment.generation_settings.model,
                 messages=experiment.prompt_for(variant, query).messages,
             ))
     return Answer.objects.bulk_create(answers)
 
 
 def open_for_rating(experiment):
-    Experiment.objects.filter(pk=experiment.pk).update(status=Experiment.Status.RATING)
-    experiment.refresh_from_db()
+    """Every answer is in (added directly): the experiment becomes ready, then rating opens."""
+    sync_experiment_status(experiment)
+    assert experiment.open_rating()
     return experiment
 
 

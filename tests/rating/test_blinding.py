@@ -20,7 +20,7 @@ ALLOWED_INPUTS = {"csrfmiddlewaretoken", "choice", "both_bad", "rationale", "pro
 
 def secrets_of(experiment):
     """Every string that would tell a rater something about a variant."""
-    words = {experiment.slug, experiment.title, experiment.generation["model"], "marmoset"}
+    words = {experiment.slug, experiment.title, experiment.generation_settings.model, "marmoset"}
     for factor in experiment.factors.prefetch_related("levels"):
         words.add(factor.name)
         for level in factor.levels.all():

@@ -78,7 +78,7 @@ def test_a_revoked_link_is_a_404(client, study_invite):
 
 
 def test_a_closed_experiment_hands_out_nothing(client, study_invite, start_session):
-    Experiment.objects.update(status=Experiment.Status.CLOSED)
+    assert study_invite.experiment.close_rating()
     response = client.get(reverse("rating:start", args=[study_invite.token]), PROLIFIC)
     assert "not open" in response.content.decode()
     assert not Assignment.objects.exists()

@@ -3,7 +3,9 @@ import pytest
 from django.urls import reverse
 
 from evalplat.experiments.models import Experiment
+from evalplat.generation.models import sync_experiment_status
 from evalplat.rating.models import Invite
+from tests.rating.conftest import add_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +50,8 @@ def test_rating_opens_only_from_ready_or_closed(client, owner, experiment):
     client.post(status, {"action": "open"})
     experiment.refresh_from_db()
     assert experiment.status == Experiment.Status.DRAFT
-    Experiment.objects.update(status=Experiment.Status.READY)
+    add_answers(experiment)
+    sync_experiment_status(experiment)
     client.post(status, {"action": "open"})
     experiment.refresh_from_db()
     assert experiment.status == Experiment.Status.RATING

@@ -1,7 +1,7 @@
 """Backends by name."""
 import functools
 
-from evalplat.generation.conf import GenerationSettings
+from django.conf import settings
 
 BACKENDS = ("vllm", "openai", "replay")
 
@@ -12,16 +12,16 @@ def backend_for(name, options):
     A vLLM backend is kept for the process's life (its engine is what takes a minute to load);
     the others are cheap and made afresh, so a changed replay file or server address is seen.
     """
-    settings = GenerationSettings.from_env()
     if name == "vllm":
-        return _process_vllm_backend(settings.vllm_tensor_parallel_size, settings.vllm_gpu_memory_utilization,
-                                     settings.vllm_max_model_len)
+        return _process_vllm_backend(settings.GENERATION_VLLM_TENSOR_PARALLEL_SIZE,
+                                     settings.GENERATION_VLLM_GPU_MEMORY_UTILIZATION,
+                                     settings.GENERATION_VLLM_MAX_MODEL_LEN)
     if name == "openai":
         from evalplat.generation.backends.openai import OpenAIBackend
 
-        return OpenAIBackend(settings.openai_base_url, api_key=settings.openai_api_key,
-                             concurrency=settings.openai_concurrency, timeout=settings.openai_timeout_seconds,
-                             retries=settings.openai_retries)
+        return OpenAIBackend(settings.GENERATION_OPENAI_BASE_URL, api_key=settings.GENERATION_OPENAI_API_KEY,
+                             concurrency=settings.GENERATION_OPENAI_CONCURRENCY,
+                             timeout=settings.GENERATION_OPENAI_TIMEOUT, retries=settings.GENERATION_OPENAI_RETRIES)
     if name == "replay":
         from evalplat.generation.backends.replay import ReplayBackend
 

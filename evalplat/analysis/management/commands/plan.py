@@ -88,7 +88,7 @@ class Command(BaseCommand):
         factor_names = [f.name for f in design.factors]
         for code, levels in rows:
             prompt = compose_for_design(design, dict(zip(factor_names, levels)), query)
-            settings = {f.setting: prompt.settings[f.setting] for f in design.factors if f.is_setting}
+            settings = {f.setting: getattr(prompt.settings, f.setting) for f in design.factors if f.is_setting}
             extra = "  " + ", ".join(f"{k}={v}" for k, v in settings.items()) if settings else ""
             self.stdout.write(f"  {code}{extra}")
             for message in prompt.messages:
@@ -97,13 +97,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"    [{message['role']}]\n{body}")
 
     def show_size(self, design, matrix, halfwidth):
-        samples = design.generation.get("samples", 1)
+        samples = design.generation.samples
         n_answers = len(matrix.runs) * len(design.queries) * samples
         self.stdout.write(f"\nAnswers to generate: {len(matrix.runs)} variants x {len(design.queries)} queries"
                           f" x {samples} sample(s) = {n_answers}")
         with analysis_threads():
             items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,
-                               seed=design.generation.get("seed", 0), per_rater=design.rating.per_rater,
+                               seed=design.generation.seed, per_rater=design.rating.per_rater,
                                overlap=design.rating.overlap)
             efficiency = schedule_efficiency(matrix.runs, design.levels_per_factor, items)
         self.stdout.write(f"Pair schedule efficiency (information per judgment vs the mirror-pair bound, "
@@ -111,6 +111,6 @@ class Command(BaseCommand):
         for index, factor in enumerate(design.factors):
             self.stdout.write(f"  {factor.name:<16} {efficiency[index]:.2f}")
         with analysis_threads():
-            needed = judgments_needed(design, target_halfwidth=halfwidth, seed=design.generation.get("seed", 0))
+            needed = judgments_needed(design, target_halfwidth=halfwidth, seed=design.generation.seed)
         self.stdout.write(f"Judgments needed for a 95% interval of +/-{halfwidth} log-odds on every main effect: "
                           f"about {needed}")

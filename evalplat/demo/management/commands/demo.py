@@ -39,8 +39,7 @@ class Command(BaseCommand):
             flagged = check_experiment(experiment)
             self.stdout.write(f"Imported {experiment.answers.count()} illustrative answers "
                               f"(hand-written building blocks, not model output); leak check flagged {flagged}.")
-        if experiment.status != Experiment.Status.RATING:
-            Experiment.objects.filter(pk=experiment.pk).update(status=Experiment.Status.RATING)
+        experiment.open_rating()  # a no-op when it is open already
         invite = experiment.invites.filter(kind=Invite.Kind.STUDY, revoked_at__isnull=True).first()
         if invite is None:
             invite = Invite.objects.create(experiment=experiment, kind=Invite.Kind.STUDY,
