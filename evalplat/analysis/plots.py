@@ -29,10 +29,10 @@ def nice_ticks(low, high, count=6):
     first = math.floor(low / step) * step
     ticks, value = [], first
     while value <= high + step * 1e-9:
-        ticks.append(round(value, 10))
+        ticks.append(round(value, 10) + 0.0)      # + 0.0 turns -0.0 into 0.0 (no "-0" label)
         value += step
     if ticks[-1] < high:
-        ticks.append(round(value, 10))
+        ticks.append(round(value, 10) + 0.0)
     return ticks
 
 
@@ -105,7 +105,9 @@ def main_effects_plot(effects, factors):
     """Each factor's levels (baseline at 0) with intervals, factors side by side."""
     groups = [[row for row in effects if row.factor == factor.name] for factor in factors]
     n_slots = sum(len(group) for group in groups) + len(groups) - 1
-    slot, left, top = 34, 56, 34
+    left, top = 56, 34
+    # Keep the figure within the page's 900 px so labels stay their drawn size (20 factors fit).
+    slot = max(12.0, min(34.0, (880 - left) / max(n_slots, 1)))
     longest = max((len(row.level) for group in groups for row in group), default=4)
     bottom_margin = min(20 + CHAR * min(longest, 24) * 0.75, 150)
     width = left + slot * max(n_slots, 1) + 20
@@ -122,7 +124,8 @@ def main_effects_plot(effects, factors):
     position = 0
     for factor, group in zip(factors, groups):
         xs = [left + slot * (position + i + 0.5) for i in range(len(group))]
-        svg.text(sum(xs) / len(xs) if xs else left, top - 12, factor.name, "middle", 11, weight="600")
+        svg.text(sum(xs) / len(xs) if xs else left, top - 12, factor.name, "middle", 11 if slot > 20 else 9,
+                 weight="600")
         for a, b, row_a, row_b in zip(xs, xs[1:], group, group[1:]):
             svg.line(a, y(row_a.estimate), b, y(row_b.estimate), ACCENT, 1.4)
         for xi, row in zip(xs, group):
@@ -131,7 +134,7 @@ def main_effects_plot(effects, factors):
                 svg.line(xi - 3, y(end), xi + 3, y(end), ACCENT, 1.4)
             svg.circle(xi, y(row.estimate), 4, ACCENT, title=f"{factor.name}: {row.level} {row.estimate:+.2f}")
             level = row.level if len(row.level) <= 24 else row.level[:23] + "…"
-            svg.text(xi, top + plot_height + 14, level, "end", 10, SOFT, rotate=-40)
+            svg.text(xi, top + plot_height + 14, level, "end", 10 if slot > 20 else 8, SOFT, rotate=-40)
         position += len(group) + 1
         if position < n_slots:
             separator = left + slot * (position - 0.5)

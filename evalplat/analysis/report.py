@@ -32,6 +32,13 @@ def num(value, digits=2, signed=False):
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
+def se_text(value):
+    """A standard error with two significant digits when it is below 0.1 (0.0027, not 0.00)."""
+    if value is None or value == 0 or value >= 0.1:
+        return num(value)
+    return f"{value:.2g}" if value >= 1e-4 else f"{value:.1e}"
+
+
 def pval(value):
     if value is None:
         return "–"
@@ -68,9 +75,9 @@ def _effect_table(result):
     reference_only = result.interval_method != "robust"
     return [{
         "factor": row.factor, "level": row.level, "baseline": row.baseline,
-        "estimate": num(row.estimate, signed=True), "se": num(row.std_error),
-        "robust_se": (f"({num(row.robust_std_error)})" if reference_only and not row.baseline
-                      else num(row.robust_std_error)),
+        "estimate": num(row.estimate, signed=True), "se": se_text(row.std_error),
+        "robust_se": (f"({se_text(row.robust_std_error)})" if reference_only and not row.baseline
+                      else se_text(row.robust_std_error)),
         "ci": f"{num(row.ci_low, signed=True)} to {num(row.ci_high, signed=True)}",
         "p": pval(row.p_value), "p_holm": pval(row.p_holm), "win": pct(row.win_probability),
         "win_ci": f"{pct(row.win_low)}–{pct(row.win_high)}", "significant": row.significant,
@@ -165,8 +172,8 @@ def report_context(result):
         "forest_svg": mark_safe(plots.forest_plot(result.effects)),
         "main_effects_svg": mark_safe(plots.main_effects_plot(result.effects, result.factors)),
         "heatmap_svg": mark_safe(heatmap) if heatmap else None,
-        "categories": [{"name": c.category, "judgments": c.judgments, "queries": c.queries, "thin": c.thin}
-                       for c in by_category],
+        "categories": [{"name": c.category, "judgments": f"{c.judgments:,}", "queries": f"{c.queries:,}",
+                        "thin": c.thin} for c in by_category],
         "categories_sample": _sample_sentence(sum(c.fitted_judgments or 0 for c in by_category),
                                               sum(c.judgments for c in by_category)) if by_category else None,
         "rater_svg": mark_safe(raters_svg) if raters_svg else None,
