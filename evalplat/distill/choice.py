@@ -6,8 +6,9 @@ so it uses the recommended combination's variant when it was tested and otherwis
 variant with the highest estimated utility, and says which. A confirmation run tests the
 recommended combination itself.
 
-The export's `--distill-variant best` should follow the same rule (`resolve_variant`); the lead
-wires it there when merging the analysis branch.
+The export's `--distill-variant best` follows the same rule (evalplat.analysis.bundle.distill_choice,
+from the analysis branch, which reads the analysis result); the two should become one function
+when the lead merges them (this one fits the model itself, as that result did not exist here yet).
 """
 from dataclasses import dataclass
 
