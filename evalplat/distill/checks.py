@@ -5,14 +5,18 @@ are the report's); the statements themselves are Django-free (analysis.noninferi
 """
 import numpy as np
 
-from evalplat.analysis.data import load_experiment
+from evalplat.analysis.data import experiment_data
+from evalplat.experiments.models import Experiment
 from evalplat.analysis.estimate import Settings, estimate_effects, prepare
 from evalplat.analysis.noninferiority import DEFAULT_ALPHA, DEFAULT_MARGIN, non_inferiority
 
 
 def arm_contrast(slug, level, against, factor="arm", settings=Settings()):
     """(estimate, std_error, df) of `level` minus `against` of `factor`, in log-odds."""
-    variants, judgments, _, _ = load_experiment(slug)
+    data = experiment_data(Experiment.objects.get(slug=slug))
+    variants, judgments = data.variants, data.judgments
+    if judgments is None:
+        raise ValueError(f"experiment {slug!r} has no judgments yet")
     estimate = estimate_effects(variants.dummies(), prepare(judgments, settings), settings)
     labels = variants.effect_labels()
     if factor not in variants.factors:

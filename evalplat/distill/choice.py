@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalplat.analysis.data import load_experiment
+from evalplat.analysis.data import experiment_data
 from evalplat.analysis.effects import best_combination
 from evalplat.analysis.estimate import Settings, estimate_effects, prepare
 
@@ -34,7 +34,8 @@ class Winner:
 
 
 def find_winner(experiment, settings=Settings()):
-    variants, judgments, _, _ = load_experiment(experiment.slug, require_judgments=False)
+    data = experiment_data(experiment)
+    variants, judgments = data.variants, data.judgments
     if judgments is None:
         raise NoWinner(f"experiment {experiment.slug!r} has no judgments, so there is no best variant yet")
     estimate = estimate_effects(variants.dummies(), prepare(judgments, settings), settings)
