@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalplat.settings")
 
 import nh3  # noqa: E402
 from markdown_it import MarkdownIt  # noqa: E402
