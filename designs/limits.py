@@ -12,8 +12,7 @@ import math
 import re
 
 # --- files ---------------------------------------------------------------------------------
-DESIGN_FILE_BYTES = 1_000_000          # a design file (TOML)
-QUERIES_FILE_BYTES = 50_000_000        # a queries JSONL that a design names
+DESIGN_FILE_BYTES = 1_000_000          # a design file (TOML); a file it names: designs.files
 ANSWERS_FILE_BYTES = 200_000_000       # an answers (replay) JSONL
 NESTING = 32                           # arrays/tables/objects inside each other (TOML, JSON)
 

@@ -4,6 +4,11 @@
 *every* problem found, each naming the file, the line where it can be found and
 the field. Nothing here touches a database: `manage.py plan` and
 `create_experiment` both start from this module.
+
+The files a design names (its queries JSONL, its instructions Markdown) are read
+only from a source of files (`designs.files`): the design file's own folder for
+`load_design`, or whatever the caller passes to `parse_design` (the bundle uploaded
+with it in the console); text parsed with no source can name no files.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from designs import limits
+from designs.files import NO_FILES, FileRefused, Folder
 from designs.locate import TomlLocator, deep_nesting_line
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -196,17 +202,18 @@ class Design:
 
 
 def load_design(path):
+    """Read and parse a design file; the files it names are read from its own folder only."""
     path = Path(path)
     try:
-        text = read_text_limited(path, limits.DESIGN_FILE_BYTES, "a design file")
+        text = _read_limited(path, limits.DESIGN_FILE_BYTES, "a design file")
     except FileNotFoundError:
         raise DesignError([Problem(str(path), None, "file", "no such file")]) from None
     except (OSError, ValueError) as exc:
         raise DesignError([Problem(str(path), None, "file", str(exc))]) from None
-    return parse_design(text, str(path))
+    return parse_design(text, str(path), files=Folder(path.parent))
 
 
-def read_text_limited(path, limit, what):
+def _read_limited(path, limit, what):
     """A file's UTF-8 text, reading at most `limit` bytes (so /dev/zero or a huge file cannot
     exhaust memory); ValueError saying why when it is larger or not UTF-8 text."""
     with open(path, "rb") as stream:
@@ -219,17 +226,42 @@ def read_text_limited(path, limit, what):
         raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def parse_design(text, path="<design>"):
-    """Parse design-file text; relative paths in it resolve against `path`'s folder."""
+def parse_design(text, path="<design>", files=None):
+    """Parse design-file text.
+
+    Parameters
+    ----------
+    text : str
+        The design file's text.
+    path : str
+        The name its problems are reported under ("FILE:LINE: FIELD: message").
+    files : designs.files.Folder or designs.files.Bundle, optional
+        Where the files it names are read from: a folder on disk, or the bundle uploaded
+        with it. None (a design written or pasted alone) lets it name no files at all.
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    DesignError
+        Listing every problem found.
+    """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limits.DESIGN_FILE_BYTES:
         raise DesignError([Problem(path, None, "file", f"{size:,} bytes; a design file may hold at most "
                                                        f"{limits.DESIGN_FILE_BYTES:,}")])
-    checker = _Checker(text, path)
+    checker = _Checker(text, path, NO_FILES if files is None else files)
     design = checker.run()
     if checker.problems:
         raise DesignError(checker.problems)
     return design
+
+
+def problem_at(design, field_path, message):
+    """A Problem found after parsing (the array cannot hold the factors, the name is taken), with its line."""
+    return Problem(design.path, TomlLocator(design.text).line_of(field_path), _dotted(field_path), message)
 
 
 def placeholders(template):
@@ -248,10 +280,10 @@ def placeholders(template):
 class _Checker:
     """Walks the parsed TOML once, collecting problems instead of stopping at the first."""
 
-    def __init__(self, text, path):
+    def __init__(self, text, path, files):
         self.text = text
         self.path = path
-        self.folder = Path(path).parent
+        self.files = files
         self.problems = []
         self.locate = TomlLocator(text)
 
@@ -418,7 +450,7 @@ class _Checker:
     def check_rating(self, data):
         table = self.get(data, "rating", dict, ("rating",), default={})
         defaults = RatingSettings()
-        known = set(defaults.as_dict())
+        known = set(defaults.as_dict()) | {"instructions_text"}
         for key in table:
             if key not in known:
                 self.problem(("rating", key), f"unknown field (known: {', '.join(sorted(known))})")
@@ -439,20 +471,35 @@ class _Checker:
         gold_rate = self.get(table, "gold_rate", float, ("rating", "gold_rate"), default=defaults.gold_rate)
         if not 0.0 <= gold_rate <= 0.5:
             self.problem(("rating", "gold_rate"), "must be a share between 0 and 0.5")
-        instructions = defaults.instructions
-        source = self.get(table, "instructions", str, ("rating", "instructions"), default=None)
-        if source is not None:
-            text = self.read_relative(source, ("rating", "instructions"), "instructions file",
-                                      4 * limits.MARKDOWN)
-            message = limits.text_problem(text, limits.MARKDOWN) if text is not None else None
-            if message:
-                self.problem(("rating", "instructions"), f"instructions file {_shown(source)}: {message}")
-            instructions = text or instructions
+        instructions = self.check_instructions(table, defaults.instructions)
         return RatingSettings(
             scale=scale, both_bad=self.get(table, "both_bad", bool, ("rating", "both_bad"), default=defaults.both_bad),
             rationale=rationale, per_rater=per_rater, overlap=overlap, gold_rate=gold_rate,
             instructions=instructions,
         )
+
+    def check_instructions(self, table, default):
+        """The raters' Markdown: from `instructions` (a file) or `instructions_text` (inline), not both."""
+        where_file, where_text = ("rating", "instructions"), ("rating", "instructions_text")
+        if "instructions" in table and "instructions_text" in table:
+            self.problem(where_text, "give either instructions (a Markdown file) or instructions_text "
+                                     "(the Markdown itself), not both")
+            return default
+        inline = self.get(table, "instructions_text", str, where_text, default=None)
+        if inline is not None:
+            if not inline.strip():
+                self.problem(where_text, "must not be empty (leave it out and raters see the default instructions)")
+            self.too_long(where_text, inline, limits.MARKDOWN)
+            return inline.strip() or default
+        source = self.get(table, "instructions", str, where_file, default=None)
+        if source is None:
+            return default
+        read = self.read_relative(source, where_file, "instructions file",
+                                  'write the Markdown inline as instructions_text = """..."""')
+        message = limits.text_problem(read[1], limits.MARKDOWN) if read else None
+        if message:
+            self.problem(where_file, f"instructions file {read[0]!r}: {message}")
+        return (read and read[1]) or default
 
     def check_factors(self, data, generation):
         raw = self.get(data, "factors", list, ("factors",), required=True, default=[])
@@ -608,10 +655,10 @@ class _Checker:
         return queries
 
     def read_jsonl_queries(self, relative):
-        text = self.read_relative(relative, ("queries",), "queries file", limits.QUERIES_FILE_BYTES)
-        if text is None:
+        read = self.read_relative(relative, ("queries",), "queries file", "write the queries inline as [[queries]] tables")
+        if read is None:
             return []
-        source = str(self.folder / relative)
+        source, text = read
         queries, seen = [], {}
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -665,15 +712,23 @@ class _Checker:
             report(f"duplicate query id {query.id!r} (first at {seen[query.id]})")
         seen.setdefault(query.id, f"query {position}")
 
-    def read_relative(self, relative, where, what, max_bytes):
-        path = self.folder / relative
+    def read_relative(self, reference, where, what, alternative):
+        """(name to report it under, text) of a file the design names, read from its source of files only.
+
+        Every refusal (outside the folder or upload, not a regular file, too large, not
+        uploaded) is a problem at the field that names the file; `alternative` says what the
+        design could write instead of a file.
+        """
         try:
-            return read_text_limited(path, max_bytes, f"the {what}")
-        except FileNotFoundError:
-            self.problem(where, f"{what} {_shown(str(path), 300)} not found (paths are relative to the design file)")
-        except (ValueError, OSError) as exc:
-            self.problem(where, f"{what} {_shown(str(path), 300)} cannot be read: {exc}")
-        return None
+            shown, data = self.files.read(reference, alternative)
+        except FileRefused as exc:
+            self.problem(where, f"{what} {exc}")
+            return None
+        try:
+            return shown, data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.problem(where, f"{what} {shown!r} cannot be read as UTF-8 text ({exc.reason} at byte {exc.start})")
+            return None
 
 
 def _json_object(line, report):

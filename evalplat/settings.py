@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "evalplat.generation",
     "evalplat.rating",
     "evalplat.analysis",
+    "evalplat.console",
     "evalplat.demo",
 ]
 

@@ -5,6 +5,8 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:index", permanent=False)),
     path("admin/", admin.site.urls),
+    # Before the console's <slug>/ pages, so that "new" is never read as an experiment's name.
+    path("console/new/", include("evalplat.console.design_urls")),
     path("console/", include("evalplat.experiments.urls")),
     # Rater pages under r/ and the rating pages of the console under console/<slug>/rating/.
     path("", include("evalplat.generation.urls")),

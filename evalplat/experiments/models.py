@@ -48,7 +48,7 @@ class ExperimentQuerySet(models.QuerySet):
             if not replace:
                 raise ExperimentExists(
                     f"an experiment named {design.name!r} exists already; use --replace to overwrite it "
-                    "(allowed only while it has no answers or judgments)")
+                    "(in the console: tick \"Replace\"; allowed only while it has no answers or judgments)")
             blocker = existing.replacement_blocker()
             if blocker:
                 raise ExperimentExists(f"cannot replace {design.name!r}: {blocker}")

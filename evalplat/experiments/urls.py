@@ -5,6 +5,5 @@ from evalplat.experiments import views
 app_name = "console"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("upload/", views.upload, name="upload"),
     path("<slug:slug>/", views.detail, name="detail"),
 ]

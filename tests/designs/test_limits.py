@@ -142,13 +142,6 @@ def test_queries_jsonl_lines_name_their_line(tmp_path, line, expected):
     assert any(p.startswith(expected) for p in found), found
 
 
-def test_a_queries_file_over_the_limit_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
-    monkeypatch.setattr(limits, "QUERIES_FILE_BYTES", 1000)
-    path = jsonl_design(tmp_path, ['{"id": "q%d", "text": "fine"}' % i for i in range(100)])
-    with pytest.raises(DesignError, match="queries: queries file .* cannot be read: larger than 1,000 bytes"):
-        load_design(path)
-
-
 def test_too_many_queries_in_a_jsonl_file(tmp_path, monkeypatch):
     monkeypatch.setattr(limits, "QUERIES", 5)
     path = jsonl_design(tmp_path, ['{"id": "q%d", "text": "fine"}' % i for i in range(9)])

@@ -51,6 +51,24 @@ EXPECTED = {
     "instructions-file-missing.toml": [
         "instructions-file-missing.toml:11: rating.instructions: instructions file 'nowhere.md' not found (paths are relative to the design file)",
     ],
+    "instructions-and-instructions-text.toml": [
+        "instructions-and-instructions-text.toml:12: rating.instructions_text: give either instructions (a Markdown file) or instructions_text (the Markdown itself), not both",
+    ],
+    "instructions-text-empty.toml": [
+        "instructions-text-empty.toml:11: rating.instructions_text: must not be empty (leave it out and raters see the default instructions)",
+    ],
+    "instructions-text-not-string.toml": [
+        "instructions-text-not-string.toml:11: rating.instructions_text: expected a string, got 3 (a whole number)",
+    ],
+    "instructions-outside-folder.toml": [
+        "instructions-outside-folder.toml:11: rating.instructions: instructions file '../../../../../../../../etc/passwd' lies outside the design's folder: '..' may not climb out of it",
+    ],
+    "instructions-absolute-path.toml": [
+        "instructions-absolute-path.toml:11: rating.instructions: instructions file '/etc/passwd' is an absolute path: name a file inside the design's folder, relative to it",
+    ],
+    "instructions-not-a-file.toml": [
+        "instructions-not-a-file.toml:11: rating.instructions: instructions file 'queries' is a folder, not a file",
+    ],
     "level-name-with-space.toml": [
         "level-name-with-space.toml:14: factors[1].levels.two words: level name 'two words' must be letters, digits and '_'",
     ],
@@ -84,6 +102,9 @@ EXPECTED = {
     ],
     "queries-jsonl-missing-file.toml": [
         "queries-jsonl-missing-file.toml:2: queries: queries file 'queries/missing.jsonl' not found (paths are relative to the design file)",
+    ],
+    "queries-outside-folder.toml": [
+        "queries-outside-folder.toml:2: queries: queries file '../../../designs/examples/queries/science-ideas.jsonl' lies outside the design's folder: '..' may not climb out of it",
     ],
     "query-missing-id.toml": [
         'query-missing-id.toml:16: queries[1].id: missing',

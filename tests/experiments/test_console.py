@@ -1,8 +1,6 @@
 import pytest
 from django.urls import reverse
 
-from evalplat.experiments.models import Experiment
-
 pytestmark = pytest.mark.django_db
 
 
@@ -22,23 +20,6 @@ def test_an_outsider_gets_a_404_and_no_listing(client, outsider, experiment):
     client.force_login(outsider)
     assert experiment.title not in client.get(reverse("console:index")).content.decode()
     assert client.get(reverse("console:detail", args=[experiment.slug])).status_code == 404
-
-
-def test_uploading_a_design_creates_an_experiment(client, owner, small_design_path):
-    client.force_login(owner)
-    response = client.post(reverse("console:upload"), {"text": small_design_path.read_text()})
-    assert response.status_code == 302
-    experiment = Experiment.objects.get()
-    assert experiment.owner == owner and experiment.variants.count() == 8
-
-
-def test_a_broken_upload_shows_every_problem_and_writes_nothing(client, owner, small_design_path):
-    client.force_login(owner)
-    broken = small_design_path.read_text().replace("{hedge}", "{hegde}").replace('seed = 3', 'seed = "3"')
-    response = client.post(reverse("console:upload"), {"text": broken}, follow=True)
-    page = response.content.decode()
-    assert "unknown placeholder {hegde}" in page and "generation.seed: expected a whole number" in page
-    assert Experiment.objects.count() == 0
 
 
 def test_the_report_page_says_why_there_is_no_report_yet(client, owner, experiment):

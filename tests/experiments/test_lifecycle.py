@@ -111,7 +111,8 @@ def test_replacing_is_refused_while_answers_exist(owner, small_design_path, tmp_
 def test_another_experimenter_cannot_replace_or_learn_about_an_experiment(experiment, outsider, small_design_path):
     with pytest.raises(ImportRefused) as refused:
         import_design_file(small_design_path, owner=outsider, replace=True)
-    assert str(refused.value) == "the name 'small' is taken; choose another name for this design"
+    [problem] = refused.value.problems
+    assert (problem.field, problem.message) == ("name", "the name 'small' is taken; choose another name for this design")
     experiment.refresh_from_db()
     assert experiment.owner.username == "owner"
 
