@@ -31,7 +31,7 @@ OK, LOGIN = "ok", "login"
 CONSOLE = {"anonymous": LOGIN, **{r: LOGIN for r in RATERS}, "owner": OK, "other_experimenter": 404, "superuser": OK}
 CONSOLE_POST_ONLY = {**CONSOLE, "owner": 405, "other_experimenter": 405, "superuser": 405}
 CONSOLE_LIST = {**CONSOLE, "other_experimenter": OK}  # no experiment in the URL: each sees their own
-CONSOLE_LIST_POST_ONLY = {**CONSOLE_LIST, "owner": 405, "other_experimenter": 405, "superuser": 405}
+CONSOLE_LIST_422 = {**CONSOLE_LIST, "owner": 422, "other_experimenter": 422, "superuser": 422}
 RATER_SESSION = {s: 404 for s in SUBJECTS} | {"rater": OK, "another_rater": OK, "foreign_rater": OK}
 OWN_ITEM = {s: 404 for s in SUBJECTS} | {"rater": OK}  # the item is the first rater's
 OWN_ITEM_POST = OWN_ITEM | {"rater": 400}  # an empty judgment form: shown again with the errors
@@ -41,8 +41,12 @@ EVERYONE_405 = {s: 405 for s in SUBJECTS}
 EXPECTED = {  # (URL name, method) -> visitor -> outcome
     ("", "GET"): EVERYONE, ("", "POST"): EVERYONE,  # / redirects to the console
     ("console:index", "GET"): CONSOLE_LIST, ("console:index", "POST"): CONSOLE_LIST,
-    ("console:upload", "GET"): CONSOLE_LIST_POST_ONLY, ("console:upload", "POST"): CONSOLE_LIST,
     ("console:detail", "GET"): CONSOLE, ("console:detail", "POST"): CONSOLE,
+    # The new-experiment page (GET only) and its Check and Create (POST only; Check shows the
+    # problems of an empty form in the page, Create refuses it with 422).
+    ("design:new", "GET"): CONSOLE_LIST, ("design:new", "POST"): EVERYONE_405,
+    ("design:check", "GET"): EVERYONE_405, ("design:check", "POST"): CONSOLE_LIST,
+    ("design:create", "GET"): EVERYONE_405, ("design:create", "POST"): CONSOLE_LIST_422,
     ("generation:start", "GET"): CONSOLE_POST_ONLY, ("generation:start", "POST"): CONSOLE,
     ("generation:cancel", "GET"): CONSOLE_POST_ONLY, ("generation:cancel", "POST"): CONSOLE,
     ("generation:upload", "GET"): CONSOLE_POST_ONLY, ("generation:upload", "POST"): CONSOLE,
@@ -181,3 +185,26 @@ def test_the_matrix_sees_every_project_url():
     names = {name for _, name, _ in patterns()}
     assert {name for name, _ in EXPECTED} <= names | {""}
     assert "rating:item" in names and "admin:index" in names
+
+
+def test_another_experimenter_cannot_take_over_a_name_and_learns_nothing(world, owner):
+    """9.2 and 9.3: an upload under the owner's name, with replace, is refused without a word
+    about the owner's experiment, and the experiment is untouched."""
+    from pathlib import Path
+
+    from evalplat.experiments.models import Experiment
+
+    clients, _ = world
+    small = (Path(__file__).parents[1] / "fixtures" / "small.toml").read_text()
+    answers = Answer.objects.filter(experiment__slug="small").count()
+    form = {"text": small, "design_name": "small.toml", "replace": "1"}
+    response = clients["other_experimenter"].post("/console/new/create/", form)
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "the name &#x27;small&#x27; is taken; choose another name for this design" in page
+    assert "answers" not in page.split("is taken")[1][:200] and "exists already" not in page
+    experiment = Experiment.objects.get(slug="small")
+    assert experiment.owner == owner and Answer.objects.filter(experiment=experiment).count() == answers
+    # The owner, by contrast, is told why a replacement is refused.
+    response = clients["owner"].post("/console/new/create/", form)
+    assert response.status_code == 422 and f"it has {answers} answers" in response.content.decode()
