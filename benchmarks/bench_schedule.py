@@ -1,12 +1,14 @@
-"""Pair scheduler speed and efficiency.
+"""Pair scheduler speed and efficiency, and the efficiency of what the rating queue hands out.
 
-Speed goal: the rating app replays an experiment's history into a fresh
-scheduler and picks one pair on every "next item" request; for 32 variants ×
-50 queries with 5,000 judgments behind it that must take a few milliseconds.
-Efficiency goal: at least 0.9 of the mirror-pair bound for every main effect
-in the two-level example designs.
+Speed: rebuilding the scheduler from a history (once per queue refill in the rating
+app) and one choice; for 32 variants × 50 queries with 5,000 judgments behind it.
+Efficiency goal: at least 0.9 of the mirror-pair bound for every main effect in the
+two-level example designs, and the same from the queue: a simulated crowd
+(benchmarks/crowd.py: 30 raters at a time, 3% leaving mid-item, 2% problem reports)
+judging 2000 items of honesty-tone through the rating app's own code, on a scratch
+SQLite database.
 
-    python benchmarks/bench_schedule.py
+    python benchmarks/bench_schedule.py [--no-queue]
 """
 import itertools
 import sys
@@ -55,5 +57,38 @@ def main():
               f"{len(matrix.runs)} variants, 2000 judgments: {figures}")
 
 
+def queue_efficiency(n_judgments=2000):
+    """The simulated crowd through the real queue, on a scratch SQLite database."""
+    import os
+    import tempfile
+
+    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench-queue.sqlite3"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalplat.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from benchmarks.crowd import run_crowd
+    from evalplat.demo.answers import write_demo_answers
+    from evalplat.experiments.importing import import_design_file
+    from evalplat.generation.importing import import_answers
+
+    call_command("migrate", verbosity=0)
+    experiment = import_design_file(EXAMPLES / "honesty-tone.toml")
+    answers = Path(tempfile.mkdtemp()) / "answers.jsonl"
+    write_demo_answers(experiment, answers)
+    import_answers(experiment, answers)
+    experiment.refresh_from_db()
+    assert experiment.open_rating()
+    started = time.perf_counter()
+    efficiency = run_crowd(experiment, n_judgments, seed=0)
+    figures = ", ".join(f"{f.name} {efficiency[i]:.3f}" for i, f in enumerate(experiment.factors.all()))
+    print(f"queue, honesty-tone, {n_judgments} judgments by a simulated crowd "
+          f"({time.perf_counter() - started:.0f} s): {figures}")
+
+
 if __name__ == "__main__":
     main()
+    if "--no-queue" not in sys.argv:
+        queue_efficiency()

@@ -21,12 +21,20 @@ over factors of log det of the factor's information adjusted for the others,
 divided by its degrees of freedom — a D-criterion in which each factor counts
 the same. Among pairs within a small tolerance of the best it prefers rarely
 used variants and rarely judged (query, pair) cells, so queries, variants and
-sides stay balanced. It holds no database state; the rating app replays its history
-into it (`record`) and asks for the next pair (`choose`).
+sides stay balanced. It holds no database state: the rating app rebuilds it from
+the tallies of its queue and history once per batch (`record_tallies`) and plans
+a batch of items for no rater in particular (`choose(None)`); `plan_pairs` and
+`simulate` drive it rater by rater (`record`, `record_many`, `choose(rater)`).
+
+Bookkeeping is linear in the history: the per-rater state is the set of cells a
+rater has seen (sparse, so a million judgments by 25,000 raters cost memory in
+proportion to the judgments, not raters × cells), and replaying a history groups
+it by rater once instead of scanning it once per rater.
 """
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -44,9 +52,12 @@ EVEN_WEIGHT = 0.25
 
 @dataclass(frozen=True)
 class ScheduledItem:
-    """One judgment to collect: `left` and `right` index rows of the design matrix."""
+    """One judgment to collect: `left` and `right` index rows of the design matrix.
 
-    rater: int
+    `rater` is None for an item planned ahead for whichever rater claims it.
+    """
+
+    rater: int | None
     query: int
     left: int
     right: int
@@ -148,7 +159,7 @@ class PairScheduler:
         if available.shape != (n_runs, n_queries):
             raise ValueError(f"available has shape {available.shape}; expected ({n_runs}, {n_queries})")
         # pair_available[q, k]: both variants of pair k have an answer to query q.
-        self.pair_available = (available[self.first] & available[self.second]).T
+        self.pair_available = np.ascontiguousarray((available[self.first] & available[self.second]).T)
         n_params = self.x.shape[1]
         self.information = RIDGE * np.eye(n_params)
         self.inverse = np.eye(n_params) / RIDGE
@@ -156,12 +167,13 @@ class PairScheduler:
         self.side_balance = np.zeros(n_runs)  # times on the left minus times on the right
         self.query_uses = np.zeros(n_queries)
         self.cell_uses = np.zeros((n_queries, len(self.first)))
+        # Per rater: the cells (query * n_pairs + pair) they have seen, and their items per query.
+        self._rater_seen: dict[int, set[int]] = {}
         self._rater_query_uses: dict[int, np.ndarray] = {}
-        self._rater_seen: dict[int, np.ndarray] = {}
 
     def _rater_state(self, rater):
         if rater not in self._rater_seen:
-            self._rater_seen[rater] = np.zeros((self.n_queries, len(self.first)), dtype=bool)
+            self._rater_seen[rater] = set()
             self._rater_query_uses[rater] = np.zeros(self.n_queries)
         return self._rater_seen[rater], self._rater_query_uses[rater]
 
@@ -180,39 +192,58 @@ class PairScheduler:
         self.side_balance[item.right] -= 1
         self.query_uses[item.query] += 1
         self.cell_uses[item.query, k] += 1
-        self._mark(item.rater, item.query, k)
+        if item.rater is not None:
+            self._mark(item.rater, item.query, k)
 
-    def record_many(self, items: Sequence[ScheduledItem]) -> None:
-        """Replay a history at once (the rating app does this on every request)."""
-        if not items:
+    def record_tallies(self, queries, left, right, counts=None) -> None:
+        """Add `counts[n]` judgments of (queries[n], left[n], right[n]) to the shared state.
+
+        No rater is marked: this is how the rating app rebuilds the state from its
+        tallies (one row per distinct item, however many judgments it had), in time
+        proportional to the number of distinct items.
+        """
+        queries, left, right = (np.asarray(a, dtype=int).reshape(-1) for a in (queries, left, right))
+        if len(queries) == 0:
             return
-        table = np.array([(item.rater, item.query, item.left, item.right) for item in items])
-        raters, queries, left, right = table.T
+        counts = np.ones(len(queries)) if counts is None else np.asarray(counts, dtype=float).reshape(-1)
         low, high = np.minimum(left, right), np.maximum(left, right)
         pairs = self._pair_numbers(low, high)
-        weighted = self.differences[pairs] * np.sqrt(self.weights[pairs])[:, None]
+        weighted = self.differences[pairs] * np.sqrt(self.weights[pairs] * counts)[:, None]
         self.information += weighted.T @ weighted
         self.inverse = np.linalg.inv(self.information)
-        np.add.at(self.variant_uses, low, 1)
-        np.add.at(self.variant_uses, high, 1)
-        np.add.at(self.side_balance, left, 1)
-        np.add.at(self.side_balance, right, -1)
-        np.add.at(self.query_uses, queries, 1)
-        np.add.at(self.cell_uses, (queries, pairs), 1)
-        for rater in np.unique(raters):
-            mine = raters == rater
-            seen, query_uses = self._rater_state(int(rater))
-            seen[queries[mine], pairs[mine]] = True
-            np.add.at(query_uses, queries[mine], 1)
+        np.add.at(self.variant_uses, low, counts)
+        np.add.at(self.variant_uses, high, counts)
+        np.add.at(self.side_balance, left, counts)
+        np.add.at(self.side_balance, right, -counts)
+        np.add.at(self.query_uses, queries, counts)
+        np.add.at(self.cell_uses, (queries, pairs), counts)
+
+    def record_many(self, items: Sequence[ScheduledItem]) -> None:
+        """Replay a history at once: the shared tallies, then each rater's cells, grouped by rater once."""
+        if not items:
+            return
+        table = np.array([(item.query, item.left, item.right) for item in items], dtype=int)
+        queries, left, right = table.T
+        self.record_tallies(queries, left, right)
+        pairs = self._pair_numbers(np.minimum(left, right), np.maximum(left, right))
+        cells = queries * len(self.first) + pairs
+        by_rater: dict[int, list[int]] = {}
+        for rater, cell in zip((item.rater for item in items), cells.tolist()):
+            if rater is not None:
+                by_rater.setdefault(rater, []).append(cell)
+        for rater, rater_cells in by_rater.items():
+            seen, query_uses = self._rater_state(rater)
+            seen.update(rater_cells)
+            np.add.at(query_uses, np.asarray(rater_cells) // len(self.first), 1)
 
     def mark_seen(self, item: ScheduledItem) -> None:
-        """Note that a rater saw an item that brought no information (skipped, handed on)."""
+        """Note that a rater saw an item that brings no information here (skipped, handed on, counted elsewhere)."""
         low, high = sorted((item.left, item.right))
         self._mark(item.rater, item.query, int(self._pair_numbers(np.array([low]), np.array([high]))[0]))
 
     def _mark(self, rater, query, pair):
         seen, query_uses = self._rater_state(rater)
-        seen[query, pair] = True
+        seen.add(query * len(self.first) + pair)
         query_uses[query] += 1
 
     def _pair_numbers(self, low, high):
@@ -223,18 +254,28 @@ class PairScheduler:
         return low * (2 * n - low - 1) // 2 + (high - low - 1)
 
     def feasible(self, rater) -> np.ndarray:
-        """Bool (n_queries, n_pairs): cells this rater may still be given."""
+        """Bool (n_queries, n_pairs): cells this rater (None: any rater) may still be given."""
+        if rater is None:
+            return self.pair_available.copy()
         seen, query_uses = self._rater_state(rater)
-        open_queries = (query_uses < self.query_cap)[:, None]
-        return self.pair_available & ~seen & open_queries
+        feasible = self.pair_available & (query_uses < self.query_cap)[:, None]
+        if seen:
+            cells = np.fromiter(seen, dtype=int, count=len(seen))
+            feasible[cells // len(self.first), cells % len(self.first)] = False
+        return feasible
 
     def choose(self, rater) -> ScheduledItem | None:
-        """The next item for `rater`, or None when nothing is left for them. Does not record it."""
+        """The next item for `rater`, or None when nothing is left for them. Does not record it.
+
+        `rater=None` plans an item for no rater in particular (the rating app's
+        queue): no per-rater constraint applies; the claiming rater's are checked
+        when the item is handed out.
+        """
         feasible = self.feasible(rater)
         has_pair = feasible.any(axis=1)
         if not has_pair.any():
             return None
-        _, rater_query_uses = self._rater_state(rater)
+        rater_query_uses = np.zeros(self.n_queries) if rater is None else self._rater_state(rater)[1]
         # Queries stay balanced: only the least-used ones are open for this item.
         usage = np.where(has_pair, self.query_uses, np.inf)
         queries = np.flatnonzero(usage == usage.min())
@@ -296,10 +337,17 @@ class PairScheduler:
         """How many items of each query `rater` has had."""
         return self._rater_state(rater)[1].copy()
 
-    def replica_for(self, rater, items: Sequence[ScheduledItem], replicated: set[int]) -> int | None:
-        """Index into `items` of the oldest other rater's item this rater may repeat."""
-        for index, item in enumerate(items):
-            if index not in replicated and item.rater != rater and self.is_open(rater, item):
+    def replica_for(self, rater, items: Sequence[ScheduledItem], unreplicated: deque) -> int | None:
+        """Index into `items` of the oldest other rater's item this rater may repeat.
+
+        `unreplicated` holds the indices not repeated yet, oldest first; the one
+        returned is removed from it. Items this rater may not repeat stay for
+        another rater, so each call looks at only a few entries, not the history.
+        """
+        for position, index in enumerate(unreplicated):
+            item = items[index]
+            if item.rater != rater and self.is_open(rater, item):
+                del unreplicated[position]
                 return index
         return None
 
@@ -317,16 +365,19 @@ def plan_pairs(runs, levels, n_queries, n_judgments, *, seed, per_rater=40, over
         runs, levels, n_queries, seed=seed, query_cap=math.ceil(per_rater / n_queries), effects=effects
     )
     items: list[ScheduledItem] = []
-    replicated: set[int] = set()
+    unreplicated: deque[int] = deque()  # items not repeated yet (replicas are never repeated), oldest first
+    n_replicas = 0
     rater, rater_items, idle_raters = 0, 0, 0
     while len(items) < n_judgments:
         if rater_items == per_rater:
             rater, rater_items = rater + 1, 0
         item = None
-        if wants_replica(len(items), len(replicated), overlap):
-            source = scheduler.replica_for(rater, items, replicated)
+        is_replica = False
+        if wants_replica(len(items), n_replicas, overlap):
+            source = scheduler.replica_for(rater, items, unreplicated)
             if source is not None:
-                replicated.add(source)
+                n_replicas += 1
+                is_replica = True
                 item = ScheduledItem(rater, items[source].query, items[source].left, items[source].right)
         if item is None:
             item = scheduler.choose(rater)
@@ -339,6 +390,8 @@ def plan_pairs(runs, levels, n_queries, n_judgments, *, seed, per_rater=40, over
             continue
         idle_raters = 0
         scheduler.record(item)
+        if not is_replica:
+            unreplicated.append(len(items))
         items.append(item)
         rater_items += 1
     return items

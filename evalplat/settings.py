@@ -60,7 +60,11 @@ def database_from_url(url):
         path = parts.path[1:] if parts.path.startswith("/") else parts.path
         if not path:
             raise ImproperlyConfigured(f"DATABASE_URL={url!r}: sqlite URL has no file path")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / path if not Path(path).is_absolute() else path}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / path if not Path(path).is_absolute() else path,
+                # SQLite has no SELECT ... FOR UPDATE: every transaction takes the write lock when it
+                # begins, so the rating queue's claims run one at a time (and a read never fails to
+                # upgrade to a write with "database is locked").
+                "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20}}
     if parts.scheme in ("postgres", "postgresql"):
         name = parts.path.lstrip("/")
         if not name:
@@ -73,6 +77,8 @@ def database_from_url(url):
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 0),
+            # A kept connection is tested before reuse, so one cut by a database restart is replaced.
+            "CONN_HEALTH_CHECKS": True,
         }
     raise ImproperlyConfigured(f"DATABASE_URL={url!r}: scheme must be sqlite or postgres")
 
@@ -105,16 +111,20 @@ INSTALLED_APPS = [
     "evalplat.analysis",
     "evalplat.console",
     "evalplat.demo",
+    "django_ratelimit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's) from the web process itself, compressed and cached forever by hash.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "evalplat.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -151,6 +161,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Only the admin has static files; `collectstatic` writes them with gzip/brotli copies for whitenoise.
+    # No manifest, so pages render before (and without) collectstatic.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 LOGIN_URL = "/admin/login/"
 
 # Raters are anonymous to Django auth; their session cookie is the only thing
@@ -192,6 +208,29 @@ RATING_GOLD_WARN_AFTER = envint("RATING_GOLD_WARN_AFTER", 1)
 RATING_GOLD_STOP_AFTER = envint("RATING_GOLD_STOP_AFTER", 3)
 # Minutes an unanswered item stays with its rater before it may be reissued.
 RATING_ASSIGNMENT_MINUTES = envint("RATING_ASSIGNMENT_MINUTES", 30)
+# Items planned ahead per experiment (see evalplat/rating/scheduling.py); topped up when about half
+# are claimed, and at least this often in seconds (which is also how abandoned items come back).
+RATING_QUEUE_SIZE = envint("RATING_QUEUE_SIZE", 128, minimum=2)
+RATING_QUEUE_REFILL_SECONDS = envint("RATING_QUEUE_REFILL_SECONDS", 60, minimum=1)
+# A rater whose median time on item is below this many seconds, over at least this many judgments,
+# is flagged (Rater.too_fast) for the analysis's exclusion rule.
+RATING_FAST_MEDIAN_SECONDS = envfloat("RATING_FAST_MEDIAN_SECONDS", 3.0)
+RATING_FAST_MIN_ITEMS = envint("RATING_FAST_MIN_ITEMS", 5, minimum=1)
+# django-ratelimit rates ("count/period", period s, m, h or d), counted in each web process (below).
+RATING_NEW_RATERS_PER_ADDRESS = env("RATING_NEW_RATERS_PER_ADDRESS", "30/m")
+RATING_NEW_RATERS_PER_LINK = env("RATING_NEW_RATERS_PER_LINK", "600/m")
+RATING_SUBMITS_PER_RATER = env("RATING_SUBMITS_PER_RATER", "30/m")
+
+# Rate limits count in the web process's own memory: rater pages must not depend on another service
+# (Redis may be down while raters work), and each process enforcing the limit bounds the total at
+# (workers x limit). django-ratelimit's checks E003/W001 warn that such a cache is not shared: that is the
+# choice made here.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "evalplat-default"},
+    "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "evalplat-ratelimit"},
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Generation (read by workers and the generate command) --------------------
 # vLLM's default batch on a GPU is 256 sequences: a chunk that size fills it once.

@@ -37,3 +37,11 @@ def experiment(owner, small_design_path):
     from evalplat.experiments.importing import import_design_file
 
     return import_design_file(small_design_path, owner=owner)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate limits count per process (a local-memory cache): each test starts with none used."""
+    from django.core.cache import caches
+
+    caches["ratelimit"].clear()

@@ -1,4 +1,9 @@
-"""The console's analysis pages: the effect report of the judgments so far, and the downloads."""
+"""The console's analysis pages: the effect report of the judgments so far, and the downloads.
+
+The analysis (scipy, matplotlib: seconds to import) is imported inside the views, not at module
+level: the URL configuration imports this module, and a fresh web worker must serve its first
+rater page without loading the statistics stack (tests/project/test_imports.py).
+"""
 import io
 import tempfile
 import zipfile
@@ -8,16 +13,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from evalplat.analysis.bundle import ExportRefused, write_export
-from evalplat.analysis.data import load_experiment
-from evalplat.analysis.outputs import write_analysis
-from evalplat.analysis.pipeline import run_analysis
-from evalplat.analysis.report import render_report
 from evalplat.experiments.access import experiment_for_user
 
 
 def _analysis_or_reason(experiment):
     """(variants, judgments, result) or a sentence saying why there is no analysis yet."""
+    from evalplat.analysis.data import load_experiment
+    from evalplat.analysis.pipeline import run_analysis
+
     try:
         variants, judgments, _, design = load_experiment(experiment.slug)
         return variants, judgments, run_analysis(variants, judgments, design=design)
@@ -28,6 +31,8 @@ def _analysis_or_reason(experiment):
 @login_required
 def report(request, slug):
     """The self-contained HTML report, exactly as `manage.py analyze` writes it."""
+    from evalplat.analysis.report import render_report
+
     experiment = experiment_for_user(request, slug)
     outcome = _analysis_or_reason(experiment)
     if isinstance(outcome, str):
@@ -38,6 +43,9 @@ def report(request, slug):
 @login_required
 def download(request, slug):
     """A zip of the analysis (effects.json/csv, report.html, CSVs) and the export bundle."""
+    from evalplat.analysis.bundle import ExportRefused, write_export
+    from evalplat.analysis.outputs import write_analysis
+
     experiment = experiment_for_user(request, slug)
     outcome = _analysis_or_reason(experiment)
     with tempfile.TemporaryDirectory() as folder:

@@ -27,7 +27,6 @@ from django.views.decorators.http import require_GET, require_POST
 from designs.files import MAX_BUNDLE_BYTES, MAX_BUNDLE_FILES, MAX_FILE_BYTES, Bundle, size_text
 from designs.spec import DesignError, Problem, parse_design, problem_at
 from designs.uploads import bundle_from_uploads
-from evalplat.analysis.preview import preview_design
 from evalplat.experiments.importing import ImportRefused, import_design
 
 MAX_DESIGN_BYTES = 1_000_000
@@ -80,6 +79,10 @@ def check(request):
     submission = _read_submission(request)
     preview, problems = None, submission.problems
     if not problems:
+        # Imported here: the preview runs the analysis (scipy), which the URL configuration, and so
+        # every fresh web worker before its first rater page, must not load.
+        from evalplat.analysis.preview import preview_design
+
         try:
             preview = preview_design(_parse(submission))
         except DesignError as exc:

@@ -76,7 +76,9 @@ class JudgmentForm(forms.Form):
 
 
 class ProblemForm(forms.Form):
-    problem = forms.ChoiceField(choices=PROBLEMS, widget=forms.RadioSelect, label="What's wrong?")
+    problem = forms.ChoiceField(choices=PROBLEMS, widget=forms.RadioSelect, label="What's wrong?",
+                                error_messages={"required": "Please choose what is wrong with this item.",
+                                                "invalid_choice": "Please choose what is wrong with this item."})
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
                            label="Anything to add? (optional)")
 

@@ -79,6 +79,10 @@ class Rater(models.Model):
     platform_params = models.JSONField(default=dict, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)
     gold_failures = models.PositiveIntegerField(default=0)
+    too_fast = models.BooleanField(
+        default=False,
+        help_text="Median time on item below RATING_FAST_MEDIAN_SECONDS over at least RATING_FAST_MIN_ITEMS "
+                  "judgments: read by the analysis's exclusion rule.")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -93,23 +97,49 @@ class Rater(models.Model):
     def __str__(self):
         return self.external_id or self.public_id[:8]
 
-    def count_gold_failure(self):
-        """Count a failed attention item; stop the rater at the configured threshold."""
-        Rater.objects.filter(pk=self.pk).update(gold_failures=F("gold_failures") + 1)
-        self.refresh_from_db(fields=["gold_failures"])
-        if self.gold_failures >= settings.RATING_GOLD_STOP_AFTER:
-            Rater.objects.filter(pk=self.pk, status=self.Status.ACTIVE).update(
-                status=self.Status.STOPPED, finished_at=timezone.now())
-            self.refresh_from_db(fields=["status", "finished_at"])
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE
 
     @property
     def should_be_warned(self):
         return self.gold_failures >= settings.RATING_GOLD_WARN_AFTER
 
+    def refusal(self):
+        """Why this rater may not judge now ('' when they may): a withdrawn link, a closed study, an ended session.
+
+        Checked on every judgment, not only when an item is handed out, so an
+        item opened before the link was revoked or rating closed is refused too.
+        """
+        if self.invite is not None and not self.invite.is_active:
+            return "revoked"
+        if self.experiment.status != self.experiment.Status.RATING:
+            return "closed"
+        if not self.is_active:
+            return "ended"
+        return ""
+
+    def update_after_judgment(self, *, gold_failed, too_fast):
+        """Count a failed attention item and keep the speed flag current, in one UPDATE (caller holds the row lock).
+
+        The rater is stopped at RATING_GOLD_STOP_AFTER failures.
+        """
+        changes = {}
+        if gold_failed:
+            changes["gold_failures"] = self.gold_failures + 1
+            if changes["gold_failures"] >= settings.RATING_GOLD_STOP_AFTER and self.is_active:
+                changes.update(status=self.Status.STOPPED, finished_at=timezone.now())
+        if too_fast != self.too_fast:
+            changes["too_fast"] = too_fast
+        if changes:
+            Rater.objects.filter(pk=self.pk).update(**changes)
+            for name, value in changes.items():
+                setattr(self, name, value)
+
     def finish(self):
-        Rater.objects.filter(pk=self.pk, status=self.Status.ACTIVE).update(
-            status=self.Status.FINISHED, finished_at=timezone.now())
-        self.refresh_from_db(fields=["status", "finished_at"])
+        if Rater.objects.filter(pk=self.pk, status=self.Status.ACTIVE).update(
+                status=self.Status.FINISHED, finished_at=timezone.now()):
+            self.status = self.Status.FINISHED
 
 
 class AssignmentQuerySet(models.QuerySet):
@@ -119,14 +149,38 @@ class AssignmentQuerySet(models.QuerySet):
     def done(self):
         return self.filter(status__in=[Assignment.Status.JUDGED, Assignment.Status.SKIPPED])
 
+    def queued(self):
+        return self.filter(status=Assignment.Status.QUEUED)
+
+    def handed_out(self):
+        """Items given to a rater (not those still waiting in the queue)."""
+        return self.exclude(status=Assignment.Status.QUEUED)
+
     def abandoned(self, now=None):
         return self.filter(status=Assignment.Status.ISSUED, expires_at__lt=now or timezone.now())
 
 
+def cell_key(query_id, variant_a, variant_b):
+    """The scheduler's cell of an item: its query and its unordered pair of variants (database ids).
+
+    Stored on each assignment so that "no rater sees a (query, pair) twice" is a
+    unique constraint and the queue can skip a rater's cells in SQL. Never sent
+    to a browser.
+    """
+    low, high = sorted((variant_a, variant_b))
+    return f"{query_id}:{low}:{high}"
+
+
 class Assignment(models.Model):
-    """One item put to one rater: a query and two answers, in the order shown."""
+    """One item: a query and two answers in the order shown, planned ahead and then put to one rater.
+
+    A queued assignment (status QUEUED, no rater) is an item the scheduler has
+    planned; a rater's request claims the first one their constraints allow
+    (see evalplat/rating/scheduling.py).
+    """
 
     class Status(models.TextChoices):
+        QUEUED = "queued", "Planned, waiting for a rater"
         ISSUED = "issued", "Waiting for the rater"
         JUDGED = "judged", "Judged"
         SKIPPED = "skipped", "Skipped (problem reported)"
@@ -143,12 +197,14 @@ class Assignment(models.Model):
         RIGHT = "right", "Right"
 
     experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="assignments")
-    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="assignments")
+    rater = models.ForeignKey(Rater, null=True, blank=True, on_delete=models.CASCADE, related_name="assignments",
+                              help_text="Empty while the item waits in the queue.")
     query = models.ForeignKey("experiments.Query", on_delete=models.CASCADE, related_name="+")
     left_answer = models.ForeignKey("generation.Answer", on_delete=models.CASCADE, related_name="+")
     right_answer = models.ForeignKey("generation.Answer", on_delete=models.CASCADE, related_name="+")
+    cell = models.CharField(max_length=64, blank=True, help_text="query:variant:variant (ids); empty for attention items.")
     public_id = models.CharField(max_length=40, unique=True, default=new_token)
-    position = models.PositiveIntegerField(help_text="0 for the rater's first item.")
+    position = models.PositiveIntegerField(null=True, blank=True, help_text="0 for the rater's first item.")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NEW)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
     source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies",
@@ -158,8 +214,8 @@ class Assignment(models.Model):
                                    help_text="For attention items: the side holding the on-topic answer.")
     problem = models.CharField(max_length=20, blank=True)
     problem_note = models.TextField(blank=True)
-    issued_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
+    issued_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     shown_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -173,8 +229,14 @@ class Assignment(models.Model):
             # An abandoned item is handed on once, and an item gets one second rater.
             models.UniqueConstraint(fields=["source", "kind"], condition=Q(source__isnull=False),
                                     name="one_copy_of_each_kind"),
+            # No rater meets the same (query, pair of variants) twice.
+            models.UniqueConstraint(fields=["rater", "cell"], condition=~Q(cell=""), name="one_cell_per_rater"),
         ]
-        indexes = [models.Index(fields=["experiment", "status"])]
+        indexes = [
+            models.Index(fields=["experiment", "status", "expires_at"], name="rating_assignment_by_status"),
+            # The queue: only the few planned rows, however long the history grows.
+            models.Index(fields=["experiment", "id"], condition=Q(status="queued"), name="rating_queue"),
+        ]
 
     def __str__(self):
         return self.public_id
@@ -183,43 +245,74 @@ class Assignment(models.Model):
         """Start the clock the first time the item is rendered (not on a reload)."""
         if self.shown_at is None:
             now = timezone.now()
-            Assignment.objects.filter(pk=self.pk, shown_at__isnull=True).update(shown_at=now)
-            self.refresh_from_db(fields=["shown_at"])
+            if Assignment.objects.filter(pk=self.pk, shown_at__isnull=True).update(shown_at=now):
+                self.shown_at = now
 
     @property
     def is_finished(self):
         return self.status in (self.Status.JUDGED, self.Status.SKIPPED)
 
+    def time_on_item_ms(self, now):
+        """Server-side time from first showing (or issue) to `now`."""
+        started = self.shown_at or self.issued_at or now
+        return max(0, int((now - started).total_seconds() * 1000))
+
     def record_judgment(self, *, winner, strength, both_bad, rationale):
         """Store the rater's judgment once; a repeated submit returns None and changes nothing.
 
-        An item that was handed on after its rater went quiet still takes its
-        first rater's judgment: a judgment is never thrown away.
+        The conditional UPDATE lets exactly one of two simultaneous submits
+        through; the one-to-one constraint on Judgment backs it. An item that was
+        handed on after its rater went quiet (expired) still takes its first
+        rater's judgment: a judgment is never thrown away. The caller runs this
+        inside a transaction, so the status and the judgment are written together.
         """
-        with transaction.atomic():
-            locked = Assignment.objects.select_for_update().get(pk=self.pk)
-            if locked.is_finished:
-                return None
-            now = timezone.now()
-            started = locked.shown_at or locked.issued_at
-            try:
-                with transaction.atomic():
-                    judgment = Judgment.objects.create(
-                        assignment=locked, winner=winner, strength=strength, both_bad=both_bad,
-                        rationale=rationale, time_on_item_ms=max(0, int((now - started).total_seconds() * 1000)),
-                    )
-            except IntegrityError:
-                return None  # a simultaneous submit of the same item won
-            Assignment.objects.filter(pk=self.pk).update(status=self.Status.JUDGED, finished_at=now)
-        if locked.is_gold and winner != locked.gold_better:
-            self.rater.count_gold_failure()
+        now = timezone.now()
+        won = Assignment.objects.filter(
+            pk=self.pk, status__in=[self.Status.ISSUED, self.Status.EXPIRED],
+        ).update(status=self.Status.JUDGED, finished_at=now)
+        if not won:
+            return None
+        judgment = Judgment.objects.create(
+            assignment=self, winner=winner, strength=strength, both_bad=both_bad, rationale=rationale,
+            time_on_item_ms=self.time_on_item_ms(now))
+        self.status, self.finished_at = self.Status.JUDGED, now
         return judgment
 
     def report_problem(self, problem, note):
         """Skip an item the rater cannot judge, keeping why."""
-        return Assignment.objects.filter(
+        now = timezone.now()
+        skipped = Assignment.objects.filter(
             pk=self.pk, status__in=[self.Status.ISSUED, self.Status.EXPIRED],
-        ).update(status=self.Status.SKIPPED, problem=problem, problem_note=note, finished_at=timezone.now())
+        ).update(status=self.Status.SKIPPED, problem=problem, problem_note=note, finished_at=now)
+        if skipped:
+            self.status, self.finished_at = self.Status.SKIPPED, now
+        return skipped
+
+
+class RatingQueue(models.Model):
+    """When an experiment's queue of planned items was last topped up, and when to top it up next.
+
+    Its row lock is the planning lock: one request at a time plans for an
+    experiment, the others go on claiming what is queued.
+    """
+
+    experiment = models.OneToOneField("experiments.Experiment", on_delete=models.CASCADE, related_name="rating_queue")
+    refilled_at = models.DateTimeField(null=True, blank=True)
+    refill_from_id = models.BigIntegerField(
+        default=0, help_text="Claiming a queued item with this id or a later one tops the queue up.")
+    query_cap = models.PositiveIntegerField(default=1, help_text="Most items of one query for one rater.")
+    replica_from_id = models.BigIntegerField(
+        default=0, help_text="Judged items below this id have their second rating (or will not get one).")
+    planned = models.PositiveIntegerField(default=0, help_text="Items planned so far (all refills).")
+
+    def __str__(self):
+        return f"queue of {self.experiment_id}"
+
+    def wants_refill(self, claimed, now):
+        """Whether claiming `claimed` should top the queue up: it reached the second half of the newest
+        batch of pairs (attention items are stocked for a whole batch), or the last refill is old."""
+        due = self.refilled_at is None or (now - self.refilled_at).total_seconds() >= settings.RATING_QUEUE_REFILL_SECONDS
+        return due or (not claimed.is_gold and claimed.pk >= self.refill_from_id)
 
 
 class Judgment(models.Model):

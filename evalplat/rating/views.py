@@ -1,21 +1,29 @@
 """Rater pages (blinded) and the rating pages of the experimenter console.
 
 Rater pages never name a variant, level, answer or database row: an item is
-reached by its assignment's random public id, the rater by their session,
-and the two answers are only ever "Response A" and "Response B".
+reached by its assignment's random public id, the rater by a signed cookie
+holding their random public id, and the two answers are only ever "Response A"
+and "Response B". Every rater request runs a fixed handful of SQL queries
+(pinned by tests/rating/test_query_counts.py), whatever the history: a submit
+stores the judgment and claims the next item in one request, so the browser
+follows one redirect to it.
 """
+import re
 import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
 
 from evalplat.experiments.access import experiment_for_user
 from evalplat.experiments.models import Experiment
@@ -24,13 +32,33 @@ from evalplat.rating import leaks
 from evalplat.rating.forms import JudgmentForm, InviteForm, ProblemForm
 from evalplat.rating.markdown import render_markdown
 from evalplat.rating.models import Assignment, Invite, Judgment, LeakFlag, Rater
-from evalplat.rating.scheduling import next_assignment
+from evalplat.rating.scheduling import RefillAfterResponse, Session, locked_rater, next_item_id, refill
 
-SESSION_RATER = "rating_rater"
 PROLIFIC_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
 MTURK_PARAMS = ("workerId", "assignmentId", "hitId", "turkSubmitTo")
 MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
 MTURK_HOSTS = ("www.mturk.com", "workersandbox.mturk.com")
+MAX_PARAM_LENGTH = 200
+# Links and items are addressed by secrets.token_urlsafe tokens; anything else is a 404 before any query.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}\Z")
+# The browser's tie to its rater: a signed cookie set when the study link is first opened (see README "Security").
+RATER_COOKIE = "evalplat_rater"
+RATER_COOKIE_SALT = "evalplat.rating.rater"
+RATER_COOKIE_MAX_AGE = 30 * 24 * 3600
+REFUSALS = {
+    "closed": ("This study is not open right now",
+               "Please check back later, or contact whoever sent you the link. Nothing was recorded."),
+    "revoked": ("This link has been withdrawn",
+                "The researcher has withdrawn this link, so no more answers can be recorded. Thank you for your time."),
+    "elsewhere": ("This study was started in another browser",
+                  "To keep each participant's answers their own, a session continues only in the browser that "
+                  "started it. Please go back to that browser, or contact the researcher."),
+    "too-many-new": ("Too many new sessions",
+                     "Too many sessions were started from here in a short time. Please try again in a minute."),
+    "too-fast": ("Please slow down",
+                 "Answers are arriving faster than anyone can read both responses, so this one was not recorded. "
+                 "Please wait a moment, read both responses and answer again."),
+}
 
 
 def rater_page(view):
@@ -58,83 +86,143 @@ def rater_page(view):
     return wrapped
 
 
-def _session_rater(request):
-    rater_id = request.session.get(SESSION_RATER)
-    if rater_id is None:
-        return None
-    return Rater.objects.select_related("experiment", "invite").filter(pk=rater_id).first()
+def _refused(request, reason, status):
+    title, text = REFUSALS[reason]
+    return render(request, "rating/closed.html", {"title": title, "text": text}, status=status)
+
+
+def _cookie_rater_id(request):
+    value = request.get_signed_cookie(RATER_COOKIE, default=None, salt=RATER_COOKIE_SALT,
+                                      max_age=RATER_COOKIE_MAX_AGE)
+    return value if value and TOKEN.match(value) else None
+
+
+def _bind_browser(response, rater):
+    response.set_signed_cookie(RATER_COOKIE, rater.public_id, salt=RATER_COOKIE_SALT, max_age=RATER_COOKIE_MAX_AGE,
+                               httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
+    return response
 
 
 def _rater_or_404(request):
-    rater = _session_rater(request)
-    if rater is None:
+    """This browser's rater (read, not locked); a 404 without a rater cookie."""
+    public_id = _cookie_rater_id(request)
+    rater = public_id and (Rater.objects.select_related("experiment", "invite", "experiment__rating_queue")
+                           .defer("experiment__design_text", "experiment__alias_report")
+                           .filter(public_id=public_id).first())
+    if not rater:
         raise Http404("No rating session in this browser; please open your study link again.")
     return rater
 
 
-def _assignment_for_rater(request, public_id):
-    """The rater's own assignment; anybody else's is a 404, never a 403 (don't confirm it exists)."""
-    rater = _rater_or_404(request)
-    return get_object_or_404(
-        Assignment.objects.select_related("query", "left_answer", "right_answer", "rater__experiment"),
-        public_id=public_id, rater=rater,
-    )
+def _locked_rater_or_404(request):
+    """This browser's rater under its row lock (inside a transaction)."""
+    public_id = _cookie_rater_id(request)
+    rater = public_id and locked_rater(public_id)
+    if not rater:
+        raise Http404("No rating session in this browser; please open your study link again.")
+    return rater
 
 
 def _platform_params(request, invite):
+    """(the platform's parameters, a problem or ''): values with control characters or over 200 characters are refused."""
     names = {Invite.Platform.PROLIFIC: PROLIFIC_PARAMS, Invite.Platform.MTURK: MTURK_PARAMS}.get(
         invite.platform, PROLIFIC_PARAMS + MTURK_PARAMS)
-    return {name: request.GET[name][:200] for name in names if request.GET.get(name)}
+    params = {}
+    for name in names:
+        value = request.GET.get(name, "")
+        if len(value) > MAX_PARAM_LENGTH:
+            return {}, f"{name} is longer than {MAX_PARAM_LENGTH} characters"
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            return {}, f"{name} contains control characters"
+        if value:
+            params[name] = value
+    return params, ""
 
 
-def _rater_for_invite(request, invite):
-    params = _platform_params(request, invite)
+def _may_create_rater(request, invite):
+    """Rate limits on new raters, per client address and per study link (django-ratelimit, per web process)."""
+    if is_ratelimited(request, group="rating:new-rater:address", key="ip",
+                      rate=settings.RATING_NEW_RATERS_PER_ADDRESS, increment=True):
+        return False  # refused here, so it does not use up the link's allowance
+    return not is_ratelimited(request, group="rating:new-rater:link", key=lambda group, request: invite.token,
+                              rate=settings.RATING_NEW_RATERS_PER_LINK, increment=True)
+
+
+def _rater_for_invite(request, invite, params):
+    """(rater, '') for this browser, or (None, why not): a returning participant resumes only in their own browser."""
+    public_id = _cookie_rater_id(request)
+    current = Rater.objects.filter(public_id=public_id, invite=invite).first() if public_id else None
     external_id = params.get("PROLIFIC_PID") or params.get("workerId") or ""
     if invite.kind == Invite.Kind.SINGLE:
-        rater = invite.raters.first()
-        return rater or Rater.objects.create(experiment=invite.experiment, invite=invite, platform_params=params)
-    if external_id:
-        try:
-            with transaction.atomic():
-                rater, _ = Rater.objects.get_or_create(
-                    invite=invite, external_id=external_id,
-                    defaults={"experiment": invite.experiment, "platform_params": params})
-        except IntegrityError:  # the same participant opened the link twice at once
-            rater = Rater.objects.get(invite=invite, external_id=external_id)
-        return rater
-    current = _session_rater(request)
-    if current is not None and current.invite_id == invite.pk:
-        return current  # an anonymous participant reloading the link
-    return Rater.objects.create(experiment=invite.experiment, invite=invite, platform_params=params)
+        existing = invite.raters.first()
+        if existing is not None:
+            return (existing, "") if current == existing else (None, "elsewhere")
+    elif external_id:
+        if current is not None and current.external_id == external_id:
+            return current, ""
+        if Rater.objects.filter(invite=invite, external_id=external_id).exists():
+            return None, "elsewhere"
+    elif current is not None:
+        return current, ""  # an anonymous participant reloading the link
+    if not _may_create_rater(request, invite):
+        return None, "too-many-new"
+    try:
+        with transaction.atomic():
+            return Rater.objects.create(experiment=invite.experiment, invite=invite, external_id=external_id,
+                                        platform_params=params), ""
+    except IntegrityError:  # the same participant opened the link twice at once, in two browsers
+        return None, "elsewhere"
 
 
 @rater_page
 def start(request, token):
+    if not TOKEN.match(token):
+        raise Http404("No such link.")
     invite = get_object_or_404(Invite.objects.select_related("experiment"), token=token, revoked_at__isnull=True)
     experiment = invite.experiment
     if experiment.status != Experiment.Status.RATING:
-        return render(request, "rating/closed.html", status=200)
+        return _refused(request, "closed", status=200)
     if request.GET.get("assignmentId") == MTURK_PREVIEW:
         return render(request, "rating/preview.html", {
             "instructions": render_markdown(experiment.instructions), "settings": experiment.rating_settings})
-    rater = _rater_for_invite(request, invite)
-    request.session.cycle_key()
-    request.session[SESSION_RATER] = rater.pk
-    return redirect("rating:welcome")
+    params, problem = _platform_params(request, invite)
+    if problem:
+        return render(request, "rating/bad_link.html", {"problem": problem}, status=400)
+    rater, refusal = _rater_for_invite(request, invite, params)
+    if refusal:
+        return _refused(request, refusal, status=429 if refusal == "too-many-new" else 403)
+    return _bind_browser(redirect("rating:welcome"), rater)
+
+
+def _next_response(session):
+    """A redirect straight to the rater's next item (or to the end)."""
+    public_id = next_item_id(session)
+    return redirect("rating:item", public_id=public_id) if public_id else redirect("rating:done")
 
 
 @rater_page
 def welcome(request):
-    rater = _rater_or_404(request)
     if request.method == "POST":
-        if request.POST.get("consent") == "yes":
-            Rater.objects.filter(pk=rater.pk, consented_at__isnull=True).update(consented_at=timezone.now())
-            return redirect("rating:next")
+        with transaction.atomic():
+            rater = _locked_rater_or_404(request)
+            refusal = rater.refusal()
+            if refusal == "ended":
+                return redirect("rating:done")
+            if refusal:
+                return _refused(request, refusal, status=409)
+            if request.POST.get("consent") == "yes":
+                if rater.consented_at is None:
+                    Rater.objects.filter(pk=rater.pk).update(consented_at=timezone.now())
+                return _next_response(Session.load(rater))
         return render(request, "rating/welcome.html", {
             "instructions": render_markdown(rater.experiment.instructions),
             "settings": rater.experiment.rating_settings, "needs_consent": True}, status=400)
+    rater = _rater_or_404(request)
     if rater.consented_at is not None:
         return redirect("rating:next")
+    refusal = rater.refusal()
+    if refusal and refusal != "ended":
+        return _refused(request, refusal, status=200 if refusal == "closed" else 403)
     return render(request, "rating/welcome.html", {
         "instructions": render_markdown(rater.experiment.instructions),
         "settings": rater.experiment.rating_settings})
@@ -142,67 +230,135 @@ def welcome(request):
 
 @rater_page
 def next_item(request):
-    rater = _rater_or_404(request)
-    if rater.consented_at is None:
-        return redirect("rating:welcome")
-    if rater.status == Rater.Status.ACTIVE and rater.experiment.status != Experiment.Status.RATING:
-        return render(request, "rating/closed.html")
-    assignment = next_assignment(rater)
-    if assignment is None:
-        return redirect("rating:done")
-    return redirect("rating:item", public_id=assignment.public_id)
+    with transaction.atomic():
+        rater = _locked_rater_or_404(request)
+        if rater.consented_at is None:
+            return redirect("rating:welcome")
+        refusal = rater.refusal()
+        if refusal == "ended":
+            return redirect("rating:done")
+        if refusal:
+            return _refused(request, refusal, status=200 if refusal == "closed" else 403)
+        return _next_response(Session.load(rater))
 
 
-def _progress(assignment):
-    per_rater = assignment.rater.experiment.rating_settings.per_rater
-    done = assignment.rater.assignments.done().count()
-    return {"number": min(done + 1, per_rater), "total": per_rater,
-            "percent": round(100 * done / per_rater) if per_rater else 0}
+WITH_TEXTS = Assignment.objects.select_related("query", "left_answer", "right_answer")
 
 
-@rater_page
-def item(request, public_id):
-    assignment = _assignment_for_rater(request, public_id)
-    if assignment.is_finished:
-        return redirect("rating:next")  # back button or a second tab: move on, never judge twice
-    rating = assignment.rater.experiment.rating_settings
-    form = JudgmentForm(request.POST if request.method == "POST" else None, rating=rating)
-    if request.method == "POST" and form.is_valid():
-        assignment.record_judgment(**form.judgment_fields())
-        return redirect("rating:next")
-    assignment.mark_shown()
-    return render(request, "rating/item.html", {
+def _item_page(request, rater, assignment, *, form, problem_form=None, status=200, notice=""):
+    """The judging page of `assignment` (loaded WITH_TEXTS).
+
+    Showing a newly claimed item is also when the queue is topped up, if due,
+    after the page has been sent (the submit that claimed it redirected here).
+    """
+    if status == 200:
+        assignment.mark_shown()
+    per_rater = rater.experiment.rating_settings.per_rater
+    done = rater.assignments.done().count()
+    content = loader.render_to_string("rating/item.html", {
         "assignment": assignment,
-        "experiment": assignment.rater.experiment,
+        "experiment": rater.experiment,
         "query_html": render_markdown(assignment.query.text),
         "response_a": render_markdown(assignment.left_answer.text),
         "response_b": render_markdown(assignment.right_answer.text),
         "form": form,
         "scale": form.scale,
-        "problem_form": ProblemForm(),
-        "progress": _progress(assignment),
-        "warn": assignment.rater.should_be_warned,
-    }, status=400 if form.is_bound else 200)
+        "problem_form": problem_form or ProblemForm(),
+        "progress": {"number": min(done + 1, per_rater), "total": per_rater,
+                     "percent": round(100 * done / per_rater) if per_rater else 0},
+        "warn": rater.should_be_warned,
+        "notice": notice,
+    }, request)
+    queue = getattr(rater.experiment, "rating_queue", None)
+    if status == 200 and queue is not None and queue.wants_refill(assignment, timezone.now()):
+        return RefillAfterResponse(content, experiment=rater.experiment, claimed=assignment)
+    return HttpResponse(content, status=status)
+
+
+@rater_page
+def item(request, public_id):
+    if request.method == "POST":
+        return _judge(request, public_id)
+    if not TOKEN.match(public_id):
+        raise Http404("No such item.")
+    rater = _rater_or_404(request)
+    assignment = get_object_or_404(WITH_TEXTS, public_id=public_id, rater=rater)
+    refusal = rater.refusal()
+    if refusal == "ended":
+        return redirect("rating:done")
+    if refusal:
+        return _refused(request, refusal, status=200 if refusal == "closed" else 403)
+    if assignment.is_finished:
+        return redirect("rating:next")  # back button or a second tab: move on, never judge twice
+    return _item_page(request, rater, assignment, form=JudgmentForm(rating=rater.experiment.rating_settings))
+
+
+def _submits_limited(request, rater):
+    return is_ratelimited(request, group="rating:submit", key=lambda group, request: rater.public_id,
+                          rate=settings.RATING_SUBMITS_PER_RATER, increment=True)
+
+
+def _posting_to_own_item(view):
+    """For POSTs to one of the rater's items: under the rater's lock, with their session loaded, only
+    while the link, the rater and the study allow it. Calls view(request, rater, session, assignment)."""
+    @wraps(view)
+    def wrapped(request, public_id):
+        if not TOKEN.match(public_id):
+            raise Http404("No such item.")
+        with transaction.atomic():
+            rater = _locked_rater_or_404(request)
+            session = Session.load(rater)
+            assignment = session.find(public_id)
+            if assignment is None:
+                raise Http404("No such item.")
+            refusal = rater.refusal()
+            if refusal == "ended":
+                return redirect("rating:done")
+            if refusal:
+                return _refused(request, refusal, status=409)
+            if assignment.is_finished:
+                return _next_response(session)  # a repeated submit: one judgment, and on to the next item
+            return view(request, rater, session, assignment)
+    return wrapped
+
+
+@_posting_to_own_item
+def _judge(request, rater, session, assignment):
+    """Store a judgment once and go straight to the next item."""
+    form = JudgmentForm(request.POST, rating=rater.experiment.rating_settings)
+    if not form.is_valid():
+        return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=400)
+    if _submits_limited(request, rater):
+        return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=429,
+                          notice=REFUSALS["too-fast"][1])
+    judgment = assignment.record_judgment(**form.judgment_fields())
+    if judgment is not None:
+        rater.update_after_judgment(gold_failed=assignment.is_gold and judgment.winner != assignment.gold_better,
+                                    too_fast=session.too_fast())
+    return _next_response(session)
 
 
 @rater_page
 @require_POST
-def report(request, public_id):
-    assignment = _assignment_for_rater(request, public_id)
+@_posting_to_own_item
+def report(request, rater, session, assignment):
+    """Skip an item the rater cannot judge, keeping why; an invalid report says what is missing."""
     form = ProblemForm(request.POST)
-    if form.is_valid():
-        assignment.report_problem(form.cleaned_data["problem"], form.cleaned_data["note"])
-    return redirect("rating:next")
+    if not form.is_valid():
+        return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk),
+                          form=JudgmentForm(rating=rater.experiment.rating_settings), problem_form=form, status=400)
+    assignment.report_problem(form.cleaned_data["problem"], form.cleaned_data["note"])
+    return _next_response(session)
 
 
 @rater_page
 def done(request):
     rater = _rater_or_404(request)
-    if rater.status == Rater.Status.ACTIVE:
+    if rater.is_active:
         return redirect("rating:next")
     context = {"rater": rater, "code": "", "redirect_url": "", "mturk": None}
     invite = rater.invite
-    if rater.status == Rater.Status.FINISHED and invite is not None:
+    if rater.status == Rater.Status.FINISHED and invite is not None and invite.is_active:
         context["code"] = invite.completion_code
         context["redirect_url"] = invite.completion_redirect()
         context["mturk"] = _mturk_submission(rater)
@@ -260,6 +416,8 @@ def console_rating_status(request, slug):
     opening = request.POST.get("action") == "open"
     status_before = experiment.get_status_display().lower()
     changed = experiment.open_rating() if opening else experiment.close_rating()
+    if changed and opening:
+        refill(experiment)  # the first batch of items, so the first raters need not wait for it
     if changed:
         messages.success(request, "Rating is open." if opening else "Rating is closed.")
     else:

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evalplat.experiments.models import Experiment
-from evalplat.rating.models import Assignment, Invite, Judgment, Rater
+from evalplat.rating.models import Assignment, Invite, Judgment, RatingQueue, Rater
 
 pytestmark = pytest.mark.django_db
 PROLIFIC = {"PROLIFIC_PID": "pid-123", "STUDY_ID": "study-9", "SESSION_ID": "sess-7"}
@@ -21,7 +21,7 @@ def finish_session(client, item_url, choice="a1"):
         response = client.post(url, {"choice": choice})
         assert response.status_code == 302, response.content[:800]
         judged += 1
-        url = client.get(response["Location"])["Location"]
+        url = response["Location"]  # straight to the next item: one redirect
     return judged, client.get(url)
 
 
@@ -39,10 +39,30 @@ def test_a_prolific_participant_judges_a_session_and_gets_the_code(client, study
     assert rater.status == Rater.Status.FINISHED
 
 
-def test_reopening_the_study_link_resumes_the_same_rater(client, study_invite, start_session):
+def test_reopening_the_study_link_resumes_the_same_rater_in_the_same_browser(client, study_invite, start_session):
     first = start_session(client, study_invite, **PROLIFIC)
-    again = start_session(Client(), study_invite, **PROLIFIC)
+    again = start_session(client, study_invite, **PROLIFIC)
     assert first == again
+    assert Rater.objects.count() == 1
+
+
+def test_someone_else_with_the_participant_id_does_not_take_the_session_over(client, study_invite, start_session):
+    item_url = start_session(client, study_invite, **PROLIFIC)
+    thief = Client()
+    response = thief.get(reverse("rating:start", args=[study_invite.token]), PROLIFIC)
+    assert response.status_code == 403
+    assert "started in another browser" in response.content.decode()
+    assert thief.get(item_url).status_code == 404
+    assert thief.post(item_url, {"choice": "a1"}).status_code == 404
+    assert Rater.objects.count() == 1 and not Judgment.objects.exists()
+
+
+def test_a_single_rater_link_stays_with_the_browser_that_opened_it(client, rating_experiment, start_session):
+    invite = Invite.objects.create(experiment=rating_experiment, kind=Invite.Kind.SINGLE)
+    item_url = start_session(client, invite)
+    assert start_session(client, invite) == item_url
+    other = Client().get(reverse("rating:start", args=[invite.token]))
+    assert other.status_code == 403 and "started in another browser" in other.content.decode()
     assert Rater.objects.count() == 1
 
 
@@ -81,14 +101,14 @@ def test_a_closed_experiment_hands_out_nothing(client, study_invite, start_sessi
     assert study_invite.experiment.close_rating()
     response = client.get(reverse("rating:start", args=[study_invite.token]), PROLIFIC)
     assert "not open" in response.content.decode()
-    assert not Assignment.objects.exists()
+    assert not Assignment.objects.handed_out().exists()
 
 
 def test_items_wait_for_consent(client, study_invite):
     client.get(reverse("rating:start", args=[study_invite.token]), PROLIFIC)
     assert client.get(reverse("rating:next"))["Location"] == reverse("rating:welcome")
     assert client.post(reverse("rating:welcome"), {}).status_code == 400
-    assert not Assignment.objects.exists()
+    assert not Assignment.objects.handed_out().exists()
 
 
 def test_a_repeated_submit_records_one_judgment_and_moves_on(client, study_invite, start_session):
@@ -96,7 +116,7 @@ def test_a_repeated_submit_records_one_judgment_and_moves_on(client, study_invit
     first = client.post(item_url, {"choice": "a2"})
     second = client.post(item_url, {"choice": "b2"})
     assert first.status_code == second.status_code == 302
-    assert second["Location"] == reverse("rating:next")
+    assert second["Location"] == first["Location"] != item_url  # both go on to the same next item
     assert Judgment.objects.count() == 1
     assert Judgment.objects.get().winner == "left"
     # The back button lands on the judged item: it moves on instead of showing it again.
@@ -106,11 +126,11 @@ def test_a_repeated_submit_records_one_judgment_and_moves_on(client, study_invit
 def test_reloading_an_item_keeps_the_same_item_and_its_clock(client, study_invite, start_session):
     item_url = start_session(client, study_invite, **PROLIFIC)
     client.get(item_url)
-    shown = Assignment.objects.get().shown_at
+    shown = Assignment.objects.handed_out().get().shown_at
     client.get(item_url)
     assert client.get(reverse("rating:next"))["Location"] == item_url
-    assert Assignment.objects.get().shown_at == shown
-    Assignment.objects.update(shown_at=timezone.now() - timedelta(seconds=7))
+    assert Assignment.objects.handed_out().get().shown_at == shown
+    Assignment.objects.handed_out().update(shown_at=timezone.now() - timedelta(seconds=7))
     client.post(item_url, {"choice": "same"})
     judgment = Judgment.objects.get()
     assert 7000 <= judgment.time_on_item_ms < 60000
@@ -162,10 +182,22 @@ def test_the_design_chooses_the_scale_and_extras(client, study_invite, start_ses
 def test_reporting_a_problem_skips_the_item(client, study_invite, start_session):
     item_url = start_session(client, study_invite, **PROLIFIC)
     response = client.post(item_url + "problem/", {"problem": "broken", "note": "cut off"})
-    assert response["Location"] == reverse("rating:next")
-    skipped = Assignment.objects.get()
+    next_url = response["Location"]
+    assert "/r/a/" in next_url and next_url != item_url
+    skipped = Assignment.objects.get(public_id=item_url.rstrip("/").split("/")[-1])
     assert (skipped.status, skipped.problem, skipped.problem_note) == ("skipped", "broken", "cut off")
-    assert client.get(reverse("rating:next"))["Location"] != item_url
+    assert client.get(reverse("rating:next"))["Location"] == next_url
+
+
+def test_an_invalid_problem_report_says_what_is_missing(client, study_invite, start_session):
+    item_url = start_session(client, study_invite, **PROLIFIC)
+    for data in ({}, {"problem": "no-such-problem", "note": "x"}):
+        response = client.post(item_url + "problem/", data)
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert "Please choose what is wrong with this item." in page and 'id="judge"' in page
+    item = Assignment.objects.get(public_id=item_url.rstrip("/").split("/")[-1])
+    assert item.status == Assignment.Status.ISSUED and item.problem == ""
 
 
 def test_failing_attention_items_warns_then_stops_the_rater(client, study_invite, start_session, settings):
@@ -190,14 +222,20 @@ def test_failing_attention_items_warns_then_stops_the_rater(client, study_invite
 def test_an_abandoned_item_is_handed_on_once_and_its_late_judgment_is_kept(client, study_invite, start_session):
     Experiment.objects.update(rating=dict(study_invite.experiment.rating, gold_rate=0.0, overlap=0.0))
     abandoned_url = start_session(client, study_invite, **PROLIFIC)
-    abandoned = Assignment.objects.get()
-    Assignment.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    abandoned = Assignment.objects.handed_out().get()
+    Assignment.objects.handed_out().update(expires_at=timezone.now() - timedelta(minutes=1))
+    # A minute later the next rater's item page tops the queue up (after the page is sent): the
+    # abandoned item is queued again, ahead of everything else, and the rater after that gets it.
+    RatingQueue.objects.update(refilled_at=timezone.now() - timedelta(minutes=2))
     second, third = Client(), Client()
-    start_session(second, study_invite, PROLIFIC_PID="p2")
-    start_session(third, study_invite, PROLIFIC_PID="p3")
+    assert second.get(start_session(second, study_invite, PROLIFIC_PID="p2")).status_code == 200
+    third_url = start_session(third, study_invite, PROLIFIC_PID="p3")
     reissues = Assignment.objects.filter(kind=Assignment.Kind.REISSUE)
     assert reissues.count() == 1
     reissue = reissues.get()
+    assert third_url.endswith(f"/{reissue.public_id}/") and reissue.rater.external_id == "p3"
+    abandoned.refresh_from_db()
+    assert abandoned.status == Assignment.Status.EXPIRED
     assert (reissue.source_id, reissue.query_id, reissue.left_answer_id, reissue.right_answer_id) == (
         abandoned.pk, abandoned.query_id, abandoned.left_answer_id, abandoned.right_answer_id)
     # The first rater comes back and answers after all: the judgment counts.
@@ -205,13 +243,16 @@ def test_an_abandoned_item_is_handed_on_once_and_its_late_judgment_is_kept(clien
     assert Judgment.objects.filter(assignment=abandoned).count() == 1
 
 
-def test_a_share_of_items_goes_to_a_second_rater(study_invite, start_session):
+def test_a_share_of_items_goes_to_a_second_rater(study_invite, start_session, settings):
+    # Replicas of judged items are planned at each refill; a small queue refills often enough to
+    # keep the share on target over these 40 items (with the default size it lags by up to 64 items).
+    settings.RATING_QUEUE_SIZE = 4
     Experiment.objects.update(rating=dict(study_invite.experiment.rating, gold_rate=0.0, overlap=0.25))
     for n in range(4):
         client = Client()
         judged, _ = finish_session(client, start_session(client, study_invite, PROLIFIC_PID=f"p{n}"))
-    replicas = Assignment.objects.filter(kind=Assignment.Kind.REPLICA)
-    originals = Assignment.objects.exclude(kind=Assignment.Kind.REPLICA).count()
+    replicas = Assignment.objects.handed_out().filter(kind=Assignment.Kind.REPLICA)
+    originals = Assignment.objects.handed_out().exclude(kind=Assignment.Kind.REPLICA).count()
     assert replicas.count() == pytest.approx(0.25 * originals, abs=2)
     for replica in replicas:
         assert replica.rater_id != replica.source.rater_id
@@ -224,7 +265,7 @@ def test_no_rater_meets_the_same_query_and_pair_twice(study_invite, start_sessio
         client = Client()
         finish_session(client, start_session(client, study_invite, PROLIFIC_PID=f"p{n}"))
     seen = set()
-    for a in Assignment.objects.filter(is_gold=False).select_related("left_answer", "right_answer"):
+    for a in Assignment.objects.handed_out().filter(is_gold=False).select_related("left_answer", "right_answer"):
         cell = (a.rater_id, a.query_id, frozenset({a.left_answer.variant_id, a.right_answer.variant_id}))
         assert cell not in seen
         seen.add(cell)

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evalplat.experiments.models import Experiment
-from evalplat.rating.models import Assignment, Judgment, Rater
+from evalplat.rating.models import Assignment, Judgment, RatingQueue, Rater
 
 POSTGRES_URL = os.environ.get("RATING_CONCURRENCY_DATABASE_URL",
                               "postgres://postgres@127.0.0.1:5432/evalplat_rating_concurrency")
@@ -46,15 +46,17 @@ def run_under_postgresql():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_raters_tabs_and_double_submits(study_invite, start_session):
+def test_concurrent_raters_tabs_and_double_submits(study_invite, start_session, settings):
     if connection.vendor != "postgresql":
         run_under_postgresql()
         return
+    settings.RATING_QUEUE_SIZE = 16  # many refills racing with claims, not one big batch
     Experiment.objects.update(rating=dict(study_invite.experiment.rating, overlap=0.3, gold_rate=0.1, per_rater=10))
     for n in range(ABANDONERS):  # raters who open one item and walk away
         start_session(Client(), study_invite, PROLIFIC_PID=f"gone-{n}")
-    Assignment.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
-    abandoned = set(Assignment.objects.values_list("pk", flat=True))
+    Assignment.objects.handed_out().update(expires_at=timezone.now() - timedelta(minutes=1))
+    RatingQueue.objects.update(refilled_at=timezone.now() - timedelta(minutes=2))  # a refill is due: reissues
+    abandoned = set(Assignment.objects.handed_out().values_list("pk", flat=True))
 
     start = threading.Barrier(WORKERS)
     failures = []
@@ -74,11 +76,17 @@ def test_concurrent_raters_tabs_and_double_submits(study_invite, start_session):
                         failures.append(f"two tabs got {first} and {second}")
                     if "/r/a/" not in first:
                         return
+                    # The browser shows the item; that page tops the queue up when it is due.
+                    if closing(lambda: client.get(first).status_code) != 200:
+                        failures.append(f"item page {first} did not open")
                     # A double click: the same judgment posted twice at the same moment.
-                    codes = list(tabs.map(
-                        lambda _: closing(lambda: client.post(first, {"choice": "b1"}).status_code), range(2)))
+                    answers = list(tabs.map(
+                        lambda _: closing(lambda: client.post(first, {"choice": "b1"})), range(2)))
+                    codes = [response.status_code for response in answers]
                     if codes != [302, 302]:
                         failures.append(f"double submit answered {codes}")
+                    elif answers[0]["Location"] != answers[1]["Location"]:
+                        failures.append(f"a double submit led to {answers[0]['Location']} and {answers[1]['Location']}")
         except Exception as exc:  # noqa: BLE001 — report it from the main thread
             failures.append(repr(exc))
         finally:
