@@ -34,7 +34,7 @@ CONSOLE_LIST = {**CONSOLE, "other_experimenter": OK}  # no experiment in the URL
 CONSOLE_LIST_422 = {**CONSOLE_LIST, "owner": 422, "other_experimenter": 422, "superuser": 422}
 RATER_SESSION = {s: 404 for s in SUBJECTS} | {"rater": OK, "another_rater": OK, "foreign_rater": OK}
 OWN_ITEM = {s: 404 for s in SUBJECTS} | {"rater": OK}  # the item is the first rater's
-OWN_ITEM_POST = OWN_ITEM | {"rater": 400}  # an empty judgment form: shown again with the errors
+OWN_ITEM_POST = OWN_ITEM | {"rater": 400}  # an empty form (judgment, problem report): refused with the errors
 EVERYONE = {s: OK for s in SUBJECTS}
 EVERYONE_405 = {s: 405 for s in SUBJECTS}
 
@@ -65,7 +65,7 @@ EXPECTED = {  # (URL name, method) -> visitor -> outcome
     ("rating:next", "GET"): RATER_SESSION, ("rating:next", "POST"): RATER_SESSION,
     ("rating:done", "GET"): RATER_SESSION, ("rating:done", "POST"): RATER_SESSION,
     ("rating:item", "GET"): OWN_ITEM, ("rating:item", "POST"): OWN_ITEM_POST,
-    ("rating:report", "GET"): EVERYONE_405, ("rating:report", "POST"): OWN_ITEM,
+    ("rating:report", "GET"): EVERYONE_405, ("rating:report", "POST"): OWN_ITEM_POST,  # an empty report: 400
 }
 # The admin: superusers only (staff status); everyone else is sent to its login page, which
 # itself is open to all. Only GET is tried: its POSTs change or delete rows. What a superuser
