@@ -208,6 +208,8 @@ RATING_GOLD_WARN_AFTER = envint("RATING_GOLD_WARN_AFTER", 1)
 RATING_GOLD_STOP_AFTER = envint("RATING_GOLD_STOP_AFTER", 3)
 # Minutes an unanswered item stays with its rater before it may be reissued.
 RATING_ASSIGNMENT_MINUTES = envint("RATING_ASSIGNMENT_MINUTES", 30)
+# BLAS threads for the analysis and the pair scheduler (evalplat/analysis/threads.py says why 1).
+ANALYSIS_BLAS_THREADS = envint("ANALYSIS_BLAS_THREADS", 1)
 # Items planned ahead per experiment (see evalplat/rating/scheduling.py); topped up when about half
 # are claimed, and at least this often in seconds (which is also how abandoned items come back).
 RATING_QUEUE_SIZE = envint("RATING_QUEUE_SIZE", 128, minimum=2)

@@ -5,13 +5,15 @@ codes, winner and strength; raters are labelled r<pk> (never the public id, whic
 browser holds); gold items carry their known better side; answer lengths and markdown counts
 feed the length/style diagnostic.
 """
+from dataclasses import dataclass
+
 import numpy as np
 
-from evalplat.experiments.models import Experiment
 from evalplat.generation.models import Answer
 from evalplat.rating.models import Judgment
 
-from .tables import VariantTable, build_judgments
+from .result import DesignContext
+from .tables import Judgments, VariantTable, build_judgments
 from .textstats import markup_count
 
 
@@ -29,22 +31,33 @@ def variant_table(experiment):
                         runs=np.array(runs, dtype=np.int64).reshape(len(ids), len(factors)))
 
 
-def judgment_rows(experiment):
+def judgment_rows(experiment, up_to=None):
+    """Every judgment of the experiment (those with id <= `up_to` when given) as a row dict."""
     judgments = (Judgment.objects.filter(assignment__experiment=experiment)
                  .select_related("assignment__query", "assignment__left_answer__variant",
                                  "assignment__right_answer__variant")
                  .order_by("assignment__rater_id", "assignment__position"))
+    if up_to is not None:
+        judgments = judgments.filter(pk__lte=up_to)
+    markup = {}      # an answer appears in many judgments; parse its Markdown once
+
+    def structure(answer):
+        if answer.pk not in markup:
+            markup[answer.pk] = markup_count(answer.text)
+        return markup[answer.pk]
+
     rows = []
     for judgment in judgments:
         item = judgment.assignment
         left, right = item.left_answer, item.right_answer
         rows.append({
+            "id": judgment.pk,
             "query": item.query.key, "left": left.variant.code, "right": right.variant.code,
             "winner": judgment.winner, "strength": judgment.strength or 0, "rater": f"r{item.rater_id}",
             "category": item.query.category, "both_bad": judgment.both_bad,
             "gold": item.gold_better if item.is_gold else "",
             "left_chars": len(left.text), "right_chars": len(right.text),
-            "left_markup": markup_count(left.text), "right_markup": markup_count(right.text),
+            "left_markup": structure(left), "right_markup": structure(right),
             "left_answer": left.pk, "right_answer": right.pk,
         })
     return rows
@@ -65,19 +78,22 @@ def answer_records(experiment):
 
 
 def design_context(experiment):
-    return {"name": experiment.slug, "title": experiment.title, "question": experiment.question,
-            "array": experiment.array_name, "foldover": experiment.foldover}
+    return DesignContext(name=experiment.slug, title=experiment.title, question=experiment.question,
+                         array=experiment.array_name, foldover=experiment.foldover)
 
 
-def load_experiment(slug, require_judgments=True):
-    """(VariantTable, Judgments or None, judgment rows, design context) for experiment `slug`.
+@dataclass(frozen=True)
+class ExperimentData:
+    """What the analysis and the exports read of one experiment, loaded once."""
+    variants: VariantTable
+    judgments: Judgments | None     # None while there are no judgments
+    rows: list                      # the judgment rows (with answer ids, for the exports)
+    design: DesignContext
 
-    Raises Experiment.DoesNotExist, or ValueError when it has no judgments and they are required.
-    """
-    experiment = Experiment.objects.get(slug=slug)
+
+def experiment_data(experiment, up_to=None):
+    """The variants, the judgments (those with id <= `up_to` when given) and the design context."""
     variants = variant_table(experiment)
-    rows = judgment_rows(experiment)
-    if not rows and require_judgments:
-        raise ValueError(f"experiment {slug!r} has no judgments yet")
+    rows = judgment_rows(experiment, up_to)
     judgments = build_judgments(rows, variants.ids) if rows else None
-    return variants, judgments, rows, design_context(experiment)
+    return ExperimentData(variants=variants, judgments=judgments, rows=rows, design=design_context(experiment))

@@ -5,17 +5,9 @@ query the way it answered with the variant's prompt, so each record is the plain
 user turn and the prompted answer as the assistant turn, with the answer's stored top-k token
 log-probabilities (the columnar form of evalplat.generation.logprobs) for a distillation loss.
 Preference pairs (chosen, rejected) come from decided judgments, as DPO (Rafailov et al. 2023)
-expects; ties, "both bad" judgments and gold items carry no preference and are left out.
+expects; ties, "both bad" judgments and gold items carry no preference and are left out, and so
+are the judgments of raters the analysis excludes or flags.
 """
-import numpy as np
-
-from .estimate import Settings, estimate_effects, prepare
-
-
-def best_variant(variants, judgments, settings=Settings()):
-    """The run with the highest estimated utility (the best combination may not be a run)."""
-    estimate = estimate_effects(variants.dummies(), prepare(judgments, settings), settings)
-    return variants.ids[int(np.argmax(variants.dummies() @ estimate.beta))]
 
 
 def distillation_records(answers, variant):
@@ -36,11 +28,24 @@ def distillation_records(answers, variant):
     return records
 
 
-def preference_pairs(judgment_rows, answers_by_id):
-    """(prompt, chosen, rejected) records from decided, non-gold, not-both-bad judgments."""
+def preference_pairs(judgment_rows, answers_by_id, set_aside_raters=frozenset()):
+    """(prompt, chosen, rejected) records, and how many judgments were left out and why.
+
+    Left out: attention items, ties and "both bad" judgments (no preference), and every
+    judgment of a rater in `set_aside_raters` (the raters the report excludes or flags as
+    likely random clickers), so the pairs carry the same judgments the effects rest on.
+    """
     pairs = []
+    left_out = {"attention items": 0, "ties or both bad": 0, "excluded or flagged raters": 0}
     for row in judgment_rows:
-        if row["winner"] == "tie" or row["gold"] or row["both_bad"]:
+        if row["gold"]:
+            left_out["attention items"] += 1
+            continue
+        if row["rater"] in set_aside_raters:
+            left_out["excluded or flagged raters"] += 1
+            continue
+        if row["winner"] == "tie" or row["both_bad"]:
+            left_out["ties or both bad"] += 1
             continue
         chosen_id, rejected_id = ((row["left_answer"], row["right_answer"]) if row["winner"] == "left"
                                   else (row["right_answer"], row["left_answer"]))
@@ -50,4 +55,4 @@ def preference_pairs(judgment_rows, answers_by_id):
             "query": row["query"], "chosen_variant": chosen["variant"], "rejected_variant": rejected["variant"],
             "strength": row["strength"] or None, "rater": row["rater"],
         })
-    return pairs
+    return pairs, left_out

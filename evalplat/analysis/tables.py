@@ -4,6 +4,7 @@ variants.csv: ``variant,<factor 1>,...,<factor k>``; cells are level names, and 
 factor has in the first row is its baseline.  judgments.csv: ``query,left,right,winner`` plus
 the optional columns below.  Both the CSV reader and ``data.py`` (the database path) build the
 same `VariantTable` / `Judgments`, so everything downstream is indifferent to where data came from.
+How the files are parsed, the limits, and the rule against spreadsheet formulas are in `csvfile`.
 
 Optional judgment columns (all may be blank on any line):
 
@@ -13,7 +14,8 @@ rater          any rater label; judgments of one rater form a cluster
 category       the query's category (effects by category use it)
 both_bad       1/0, true/false or yes/no: the rater said both answers are bad
 gold           left or right: an attention item whose better side is known; gold items
-               are scored for accuracy and left out of the effect estimates
+               are scored for accuracy and left out of the effect estimates (an attention
+               item may show the same variant on both sides)
 left_chars     length of the left answer in characters (length/style diagnostic)
 right_chars    length of the right answer in characters
 left_markup    number of markdown structure elements (headings, list items, tables, code
@@ -21,13 +23,14 @@ left_markup    number of markdown structure elements (headings, list items, tabl
 right_markup   the same for the right answer
 =============  ==========================================================================
 """
-import csv
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from designs.tables import write_variants_csv
+
+from .csvfile import Column, CsvProblems, neutralise, read_csv, write_csv
 
 WINNERS = {"left": 1, "right": -1, "tie": 0}
 WINNER_NAMES = {1: "left", -1: "right", 0: "tie"}
@@ -36,6 +39,7 @@ OPTIONAL_JUDGMENT_COLUMNS = (
     "strength", "rater", "category", "both_bad", "gold",
     "left_chars", "right_chars", "left_markup", "right_markup",
 )
+NUMERIC_JUDGMENT_COLUMNS = ("strength", "both_bad", "left_chars", "right_chars", "left_markup", "right_markup")
 TRUE_WORDS = {"1", "true", "yes", "y"}
 FALSE_WORDS = {"0", "false", "no", "n", ""}
 MAX_REPORTED_PROBLEMS = 20
@@ -193,34 +197,18 @@ def build_judgments(rows, variant_ids):
     )
 
 
-def _read_rows(path):
-    """Header and (line number, row dict) pairs; a missing file or empty file is a TableError."""
-    path = Path(path)
+def _read(path, numeric=()):
+    """The CSV file as a CsvTable, or a TableError naming file and line."""
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise TableError([(str(path), 0, f"cannot read: {exc.strerror}")]) from None
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise TableError([(str(path), 1, "the file is empty; expected a header line")]) from None
-        header = [name.strip() for name in header]
-        rows = []
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                rows.append((reader.line_num, None, f"has {len(row)} cells, the header has {len(header)}"))
-                continue
-            rows.append((reader.line_num, dict(zip(header, (cell.strip() for cell in row))), None))
-    return str(path), header, rows
+        return str(path), read_csv(path, numeric)
+    except CsvProblems as exc:
+        raise TableError([(str(path), line, message) for line, message in exc.problems]) from None
 
 
 def read_variants(path):
     """Read variants.csv into a VariantTable; raises TableError naming file and line."""
-    name, header, rows = _read_rows(path)
+    name, table = _read(path)
+    header = table.header
     problems = []
     if not header or header[0] != "variant":
         raise TableError([(name, 1, "the first column must be 'variant'")])
@@ -230,13 +218,12 @@ def read_variants(path):
     duplicates = {f for f in factors if factors.count(f) > 1 or not f}
     for factor in sorted(duplicates):
         problems.append((name, 1, f"factor column {factor!r} is empty or repeated"))
-    ids, seen, levels = [], {}, [dict() for _ in factors]
-    runs = []
-    for line, row, problem in rows:
-        if problem:
-            problems.append((name, line, problem))
-            continue
-        variant = row["variant"]
+    if problems:
+        raise TableError(problems)
+    cells = {column: table.columns[column].values() for column in header}
+    ids, seen, levels, runs = [], {}, [dict() for _ in factors], []
+    for row, line in enumerate(table.lines.tolist()):
+        variant = cells["variant"][row]
         if not variant:
             problems.append((name, line, "empty variant id"))
         elif variant in seen:
@@ -244,13 +231,13 @@ def read_variants(path):
         seen.setdefault(variant, line)
         run = []
         for f, factor in enumerate(factors):
-            level = row[factor]
+            level = cells[factor][row]
             if not level:
                 problems.append((name, line, f"empty level for factor {factor!r}"))
             run.append(levels[f].setdefault(level, len(levels[f])))
         ids.append(variant)
         runs.append(run)
-    if not rows:
+    if not len(table):
         problems.append((name, 0, "no variants"))
     if problems:
         raise TableError(problems)
@@ -261,59 +248,53 @@ def read_variants(path):
     )
 
 
-def _parse_judgment(row, known_variants):
-    """Parse one judgments.csv row; returns (parsed dict, list of problems)."""
-    problems = []
-    parsed = {"query": row["query"]}
-    if not row["query"]:
-        problems.append("empty query")
-    for side in ("left", "right"):
-        if row[side] not in known_variants:
-            problems.append(f"{side}: unknown variant id {row[side]!r}")
-        parsed[side] = row[side]
-    if row["left"] == row["right"] and row["left"]:
-        problems.append("left and right are the same variant")
-    winner = row["winner"].lower()
-    if winner not in WINNERS:
-        problems.append(f"winner: {row['winner']!r} is not left, right or tie")
-    parsed["winner"] = winner
-    strength = row.get("strength", "")
-    if strength in ("", None):
-        parsed["strength"] = 0
-    elif strength not in ("1", "2"):
-        problems.append(f"strength: {strength!r} is not 1, 2 or blank")
-    elif winner == "tie":
-        problems.append("strength: a tie has no strength")
-    else:
-        parsed["strength"] = int(strength)
-    parsed["rater"] = row.get("rater", "")
-    parsed["category"] = row.get("category", "")
-    both_bad = row.get("both_bad", "").lower()
-    if both_bad not in TRUE_WORDS | FALSE_WORDS:
-        problems.append(f"both_bad: {row['both_bad']!r} is not 1/0, true/false or yes/no")
-    parsed["both_bad"] = both_bad in TRUE_WORDS
-    gold = row.get("gold", "").lower()
-    if gold not in ("", "left", "right"):
-        problems.append(f"gold: {row['gold']!r} is not left, right or blank")
-    parsed["gold"] = gold
-    for column in ("left_chars", "right_chars", "left_markup", "right_markup"):
-        cell = row.get(column, "")
-        if cell == "":
-            parsed[column] = None
-            continue
+class _Checks:
+    """Problems found column by column, kept with their row so they come out in file order."""
+
+    def __init__(self):
+        self.found = []
+
+    def rows(self, mask, message, order):
+        """Report `message` (a str, or a function of the row) for every row in `mask`."""
+        for row in np.flatnonzero(mask).tolist():
+            self.found.append((row, order, message(row) if callable(message) else message))
+
+    def labels(self, column, bad, message, order):
+        """Report `message(label)` for every row whose label is in `bad` (a set of codes)."""
+        if bad:
+            self.rows(np.isin(column.codes, sorted(bad)), lambda row: message(column.labels[column.codes[row]]), order)
+
+
+def _lookup(column, mapping, default):
+    """Map a column's labels through `mapping` (label -> value) for every row; unknown -> default."""
+    return np.array([mapping.get(label, default) for label in column.labels] or [default])[column.codes]
+
+
+def _numbers(column, checks, name, order):
+    """Float per row from a numeric column (blank -> NaN); bad cells are reported."""
+    values, messages = [], {}
+    for code, label in enumerate(column.labels):
         try:
-            parsed[column] = float(cell)
+            value = float(label) if label else np.nan
         except ValueError:
-            problems.append(f"{column}: {cell!r} is not a number")
-            continue
-        if not np.isfinite(parsed[column]) or parsed[column] < 0:
-            problems.append(f"{column}: {cell!r} must be a non-negative number")
-    return parsed, problems
+            value, messages[code] = np.nan, f"{name}: {label!r} is not a number"
+        if label and code not in messages and (not np.isfinite(value) or value < 0):
+            messages[code] = f"{name}: {label!r} must be a non-negative number"
+        values.append(value)
+    by_label = {column.labels[code]: message for code, message in messages.items()}
+    checks.labels(column, set(messages), by_label.__getitem__, order)
+    return np.array(values or [np.nan])[column.codes]
 
 
 def read_judgments(path, variants):
-    """Read judgments.csv against a VariantTable; raises TableError naming file and line."""
-    name, header, rows = _read_rows(path)
+    """Read judgments.csv against a VariantTable; raises TableError naming file and line.
+
+    Validation runs on each column's distinct values (see csvfile), so a million judgments cost
+    about as much as pandas' parse.  An attention item (gold left/right) may show the same variant
+    on both sides: it is scored for accuracy and never enters the fit.
+    """
+    name, table = _read(path, numeric=NUMERIC_JUDGMENT_COLUMNS)
+    header = table.header
     missing = [c for c in REQUIRED_JUDGMENT_COLUMNS if c not in header]
     if missing:
         raise TableError([(name, 1, f"missing column(s) {', '.join(missing)}; "
@@ -322,65 +303,113 @@ def read_judgments(path, variants):
     if unknown:
         raise TableError([(name, 1, f"unknown column(s) {', '.join(unknown)}; optional columns are "
                                     f"{', '.join(OPTIONAL_JUDGMENT_COLUMNS)}")])
-    known = set(variants.ids)
-    problems, parsed_rows = [], []
-    for line, row, problem in rows:
-        if problem:
-            problems.append((name, line, problem))
-            continue
-        parsed, row_problems = _parse_judgment(row, known)
-        problems.extend((name, line, p) for p in row_problems)
-        parsed_rows.append(parsed)
-    if not rows:
-        problems.append((name, 0, "no judgments"))
-    if problems:
-        raise TableError(problems)
-    return build_judgments(parsed_rows, variants.ids)
+    if not len(table):
+        raise TableError([(name, 0, "no judgments")])
+    n = len(table)
+    blank = Column(codes=np.zeros(n, dtype=np.int64), labels=("",))
+    column = {c: table.columns.get(c, blank) for c in REQUIRED_JUDGMENT_COLUMNS + OPTIONAL_JUDGMENT_COLUMNS}
+    checks = _Checks()
+    query = column["query"]
+    checks.labels(query, {c for c, label in enumerate(query.labels) if not label}, lambda _: "empty query", 0)
+    position = {v: i for i, v in enumerate(variants.ids)}
+    sides = {}
+    for order, side in enumerate(("left", "right"), start=1):
+        sides[side] = _lookup(column[side], position, -1)
+        checks.labels(column[side], {c for c, label in enumerate(column[side].labels) if label not in position},
+                      lambda label, side=side: f"{side}: unknown variant id {label!r}", order)
+    winner = _lookup(column["winner"], {label: WINNERS[label.lower()] for label in column["winner"].labels
+                                        if label.lower() in WINNERS}, 2)
+    checks.labels(column["winner"], {c for c, label in enumerate(column["winner"].labels) if label.lower() not in WINNERS},
+                  lambda label: f"winner: {label!r} is not left, right or tie", 4)
+    strength = _lookup(column["strength"], {"": 0, "1": 1, "2": 2}, -1)
+    checks.labels(column["strength"], {c for c, label in enumerate(column["strength"].labels)
+                                       if label not in ("", "1", "2")},
+                  lambda label: f"strength: {label!r} is not 1, 2 or blank", 5)
+    checks.rows((winner == 0) & (strength > 0), "strength: a tie has no strength", 5)
+    both_bad = _lookup(column["both_bad"], {label: label.lower() in TRUE_WORDS for label in column["both_bad"].labels},
+                       False)
+    checks.labels(column["both_bad"], {c for c, label in enumerate(column["both_bad"].labels)
+                                       if label.lower() not in TRUE_WORDS | FALSE_WORDS},
+                  lambda label: f"both_bad: {label!r} is not 1/0, true/false or yes/no", 6)
+    gold = _lookup(column["gold"], {label: WINNERS.get(label.lower(), 0) for label in column["gold"].labels}, 0)
+    checks.labels(column["gold"], {c for c, label in enumerate(column["gold"].labels)
+                                   if label.lower() not in ("", "left", "right")},
+                  lambda label: f"gold: {label!r} is not left, right or blank", 7)
+    checks.rows((sides["left"] == sides["right"]) & (sides["left"] >= 0) & (gold == 0),
+                "left and right are the same variant (allowed only for an attention item, gold left/right)", 3)
+    numbers = {c: _numbers(column[c], checks, c, 8 + i)
+               for i, c in enumerate(("left_chars", "right_chars", "left_markup", "right_markup"))}
+    if checks.found:
+        lines = table.lines
+        raise TableError([(name, int(lines[row]), message) for row, _, message in sorted(checks.found)])
+
+    def labelled(c):
+        """Codes with the blank label as -1 (unknown), and the other labels in order."""
+        col = column[c]
+        if "" not in col.labels:
+            return col.codes, col.labels
+        empty = col.labels.index("")
+        shift = np.arange(len(col.labels)) - (np.arange(len(col.labels)) > empty)
+        shift[empty] = -1
+        return shift[col.codes], tuple(label for label in col.labels if label != "")
+
+    rater, raters = labelled("rater")
+    category, categories = labelled("category")
+    return judgments_from_arrays(
+        sides["left"], sides["right"], winner, strength, query.codes, rater, queries=query.labels, raters=raters,
+        category=category, categories=categories, both_bad=both_bad, gold=gold, **numbers)
 
 
 def write_variants(path, variants):
-    rows = [(variant, [variants.levels[f][variants.runs[v, f]] for f in range(len(variants.factors))])
+    """variants.csv, with user text neutralised against spreadsheet formulas (see csvfile)."""
+    rows = [(neutralise(variant), [neutralise(variants.levels[f][variants.runs[v, f]])
+                                   for f in range(len(variants.factors))])
             for v, variant in enumerate(variants.ids)]
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
-        write_variants_csv(handle, variants.factors, rows)
+        write_variants_csv(handle, [neutralise(f) for f in variants.factors], rows)
+
+
+def _text(labels, codes):
+    """A column of user text, neutralised; code -1 is blank."""
+    return Column(codes=np.where(codes >= 0, codes, len(labels)), labels=tuple(neutralise(label) for label in labels) + ("",))
+
+
+def _fixed(labels, codes):
+    return Column(codes=np.asarray(codes, dtype=np.int64), labels=tuple(labels))
+
+
+def _number_text(values):
+    """Numbers as `%g` text, each distinct value formatted once; NaN is blank."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return Column(codes=inverse.reshape(-1), labels=tuple("" if not np.isfinite(v) else f"{v:g}" for v in distinct))
+
+
+def needs_neutralising(judgments, variants):
+    """Whether any text judgments.csv would hold must be written with a protective apostrophe."""
+    labels = (*judgments.queries, *judgments.raters, *judgments.categories, *variants.ids)
+    return any(neutralise(label) != label for label in labels)
 
 
 def write_judgments(path, judgments, variants):
-    """Write judgments.csv with the required columns and every optional column that has data."""
-    optional = []
+    """Write judgments.csv with the required columns and every optional column that has data;
+    `read_judgments` reads it back to the same judgments (attention items included)."""
+    columns = {
+        "query": _text(judgments.queries, judgments.query),
+        "left": _text(variants.ids, judgments.left), "right": _text(variants.ids, judgments.right),
+        "winner": _fixed(("right", "tie", "left"), judgments.winner + 1),
+    }
     if np.any(judgments.strength > 0):
-        optional.append("strength")
+        columns["strength"] = _fixed(("", "1", "2"), judgments.strength)
     if judgments.has_raters:
-        optional.append("rater")
+        columns["rater"] = _text(judgments.raters, judgments.rater)
     if np.any(judgments.category >= 0):
-        optional.append("category")
+        columns["category"] = _text(judgments.categories, judgments.category)
     if np.any(judgments.both_bad):
-        optional.append("both_bad")
+        columns["both_bad"] = _fixed(("0", "1"), judgments.both_bad)
     if np.any(judgments.gold != 0):
-        optional.append("gold")
+        columns["gold"] = _fixed(("right", "", "left"), judgments.gold + 1)
     for column in ("left_chars", "right_chars", "left_markup", "right_markup"):
-        if np.any(np.isfinite(getattr(judgments, column))):
-            optional.append(column)
-
-    def cell(column, i):
-        if column == "strength":
-            return judgments.strength[i] or ""
-        if column in ("rater", "category"):
-            code = getattr(judgments, column)[i]
-            labels = judgments.raters if column == "rater" else judgments.categories
-            return labels[code] if code >= 0 else ""
-        if column == "both_bad":
-            return int(judgments.both_bad[i])
-        if column == "gold":
-            return WINNER_NAMES[int(judgments.gold[i])] if judgments.gold[i] else ""
-        value = getattr(judgments, column)[i]
-        return "" if not np.isfinite(value) else f"{value:g}"
-
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(list(REQUIRED_JUDGMENT_COLUMNS) + optional)
-        for i in range(len(judgments)):
-            writer.writerow([
-                judgments.queries[judgments.query[i]], variants.ids[judgments.left[i]],
-                variants.ids[judgments.right[i]], WINNER_NAMES[int(judgments.winner[i])],
-            ] + [cell(column, i) for column in optional])
+        values = getattr(judgments, column)
+        if np.any(np.isfinite(values)):
+            columns[column] = _number_text(values)
+    write_csv(path, list(columns), list(columns.values()))

@@ -31,3 +31,15 @@ def random_pairs(n_variants, n_queries, n_judgments, per_rater, rng):
     query = rng.integers(0, n_queries, n_judgments)
     rater = np.arange(n_judgments) // per_rater
     return rater, query, left, right
+
+
+def simulated_study(truth, n_queries, n_judgments, per_rater, seed, raters=None):
+    """A two_level_table and judgments of random pairs by simulated raters (default settings)."""
+    from evalplat.analysis.simulate import SimulatedRaters, simulate_judgments
+
+    table = two_level_table()
+    rng = np.random.default_rng(seed)
+    rater, query, left, right = random_pairs(len(table.ids), n_queries, n_judgments, per_rater, rng)
+    judgments, _ = simulate_judgments(table.dummies(), truth, rater, query, left, right, raters or SimulatedRaters(),
+                                      rng)
+    return table, judgments

@@ -40,3 +40,29 @@ def test_gold_accuracy_is_counted_per_rater():
     summary = gold_summary(judgments)
     assert summary["items"] == 2 and summary["accuracy"] == 0.5
     assert summary["by_rater"] == {"a": {"items": 1, "correct": 1}, "b": {"items": 1, "correct": 0}}
+
+
+def test_the_grouped_rater_table_matches_a_pass_per_rater():
+    from evalplat.analysis.agreement import rater_table
+    from evalplat.analysis.estimate import Settings, estimate_effects
+
+    from .helpers import simulated_study
+
+    table, judgments = simulated_study([0.5, -0.3, 0.2, 0.0], n_queries=6, n_judgments=900, per_rater=30, seed=5)
+    estimate = estimate_effects(table.dummies(), judgments, Settings())
+    rows = rater_table(judgments, table.dummies(), estimate, estimate.careless)
+    agree = consensus_agreement(judgments, estimate.fit.scale)
+    predicted = np.sign((table.dummies()[judgments.left] - table.dummies()[judgments.right]) @ estimate.beta)
+    assert len(rows) == 30
+    for r, row in enumerate(rows):
+        mine = judgments.rater == r
+        winner = judgments.winner[mine]
+        decided = winner != 0
+        matched = (np.sign(winner) == predicted[mine])[decided & (predicted[mine] != 0)]
+        assert row.rater == judgments.raters[r] and row.judgments == mine.sum()
+        assert row.tie_rate == np.mean(winner == 0)
+        assert row.left_share == np.mean(winner[decided] > 0)
+        assert np.isclose(row.consensus_agreement, np.nanmean(agree[mine]))
+        assert row.consensus_items == np.isfinite(agree[mine]).sum()
+        assert np.isclose(row.model_agreement, np.mean(matched))
+        assert row.careless_probability == estimate.careless.rater_careless[r]

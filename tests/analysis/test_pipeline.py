@@ -23,9 +23,9 @@ def test_a_factor_that_never_varies_within_judged_pairs_is_named_and_stays_finit
     table, judgments, _ = simulated()
     same_format = table.runs[judgments.left, 3] == table.runs[judgments.right, 3]
     result = run_analysis(table, judgments.subset(same_format), detail=False)
-    assert any("'format' never differs" in note for note in result["notes"])
-    row = next(r for r in result["effects"] if r["factor"] == "format" and not r["baseline"])
-    assert np.isfinite(row["estimate"]) and abs(row["estimate"]) < 1e-6
+    assert any("'format' never differs" in note for note in result.notes)
+    row = next(r for r in result.effects if r.factor == "format" and not r.baseline)
+    assert np.isfinite(row.estimate) and abs(row.estimate) < 1e-6
 
 
 def test_separation_is_explained_and_the_estimate_stays_finite():
@@ -36,9 +36,9 @@ def test_separation_is_explained_and_the_estimate_stays_finite():
     result = run_analysis(table, replace(judgments, winner=winner.astype(np.int8),
                                          strength=np.where(differs, 2, judgments.strength).astype(np.int8)),
                           detail=False)
-    assert any("won every decided judgment" in note and "separation" in note for note in result["notes"])
-    row = next(r for r in result["effects"] if r["level"] == "uncertainty-alt")
-    assert 2 < row["estimate"] < 20 and np.isfinite(row["ci_high"])
+    assert any("won every decided judgment" in note and "separation" in note for note in result.notes)
+    row = next(r for r in result.effects if r.level == "uncertainty-alt")
+    assert 2 < row.estimate < 20 and np.isfinite(row.ci_high)
 
 
 def test_raters_failing_gold_items_are_excluded_and_listed():
@@ -48,9 +48,9 @@ def test_raters_failing_gold_items_are_excluded_and_listed():
     winner = judgments.winner.copy()
     winner[:12] = -1                               # ... and rater 0 gets them all wrong
     result = run_analysis(table, replace(judgments, gold=gold, winner=winner), detail=False)
-    assert result["excluded_raters"] == [{"rater": "r1", "gold_items": 12, "gold_accuracy": 0.0}]
-    assert result["n_judgments"] == len(judgments) - 40
-    assert "gold accuracy below 60%" in result["exclusion_rule"]
+    assert [row.as_json() for row in result.excluded_raters] == [{"rater": "r1", "gold_items": 12, "gold_accuracy": 0.0}]
+    assert result.n_judgments == len(judgments) - 40
+    assert "gold accuracy below 60%" in result.exclusion_rule
 
 
 def test_the_count_that_flips_a_sign_is_confirmed_by_refitting():
@@ -79,5 +79,33 @@ def test_estimates_without_raters_use_query_clusters_only():
     anonymous = judgments_from_arrays(judgments.left, judgments.right, judgments.winner, judgments.strength,
                                       judgments.query)
     result = run_analysis(table, anonymous, detail=False)
-    assert result["careless"] == {"fitted": False, "reason": "not fitted: rater ids are missing"}
-    assert result["interval_method"] == "robust" and result["n_raters"] == 0
+    assert result.careless.as_json() == {"fitted": False, "reason": "not fitted: rater ids are missing"}
+    assert result.interval_method == "robust" and result.n_raters == 0
+
+
+def test_the_robustness_check_refits_once_per_significant_effect():
+    from unittest import mock
+
+    from evalplat.analysis import robustness
+
+    table, judgments, _ = simulated(truth=(0.9, -0.7, 0.6, 0.0), n=1600, seed=4)
+    result = run_analysis(table, judgments, detail=False)
+    significant = [row for row in result.tested_effects() if row.significant]
+    assert len(significant) >= 3
+    settings = Settings()
+    used = prepare(judgments, settings)
+    estimate = estimate_effects(table.dummies(), used, settings)
+    with mock.patch.object(robustness, "fit_pairs", side_effect=robustness.fit_pairs) as refits:
+        rows = robustness.robustness_table(table.dummies(), used, estimate, result.effects, settings)
+    assert refits.call_count == len(rows) == len(significant)
+    assert all(0 < row.judgments_to_flip < len(used) for row in rows)
+
+
+def test_blas_threads_are_set_not_inherited(settings):
+    from threadpoolctl import threadpool_info
+
+    from evalplat.analysis.threads import analysis_threads
+
+    settings.ANALYSIS_BLAS_THREADS = 1
+    with analysis_threads():
+        assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 from evalplat.analysis.outputs import write_analysis
 from evalplat.analysis.pipeline import run_analysis
+from evalplat.analysis.result import DesignContext
 from evalplat.analysis.simulate import SimulatedRaters, simulate_judgments
 
 from .helpers import random_pairs, two_level_table
@@ -24,8 +25,8 @@ def test_the_report_renders_its_plots_offline_in_chromium(tmp_path):
     judgments, _ = simulate_judgments(table.dummies(), [0.5, -0.3, 0.2, 0.0], rater, query, left, right,
                                       SimulatedRaters(), rng)
     judgments = replace(judgments, category=judgments.query % 3, categories=("coding", "health", "advice"))
-    result = run_analysis(table, judgments, design={"title": "Does asking for calibrated uncertainty help?",
-                                                    "question": "Which response is better?"})
+    result = run_analysis(table, judgments, design=DesignContext(title="Does asking for calibrated uncertainty help?",
+                                                                 question="Which response is better?"))
     write_analysis(tmp_path, table, judgments, result)
 
     requests = []

@@ -45,6 +45,9 @@ def test_a_truth_naming_an_unknown_level_is_an_error(tmp_path):
 
 def test_judgments_needed_is_quick_and_scales_with_the_target():
     design = load_design(EXAMPLE)
+    # plan builds the design matrix (and with it the array catalogue, whose pydoe import pulls in
+    # scipy.stats, about a second) before it asks for the judgments needed; so does this test.
+    design_matrix(design.levels_per_factor, design.array, design.foldover)
     started = time.perf_counter()
     wide = judgments_needed(design, target_halfwidth=0.3, seed=0)
     elapsed = time.perf_counter() - started

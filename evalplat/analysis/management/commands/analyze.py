@@ -2,6 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from evalplat.analysis.estimate import Settings
+from evalplat.analysis.threads import analysis_threads
 from evalplat.analysis.outputs import write_analysis
 from evalplat.analysis.pipeline import run_analysis
 from evalplat.analysis.tables import TableError, read_judgments, read_variants
@@ -41,21 +42,24 @@ class Command(BaseCommand):
                 judgments = read_judgments(options["judgments"], variants)
             except TableError as exc:
                 raise CommandError(str(exc)) from None
-            design = {}
+            design = None
         elif options["experiment"]:
-            from evalplat.analysis.data import load_experiment
+            from evalplat.analysis.data import experiment_data
             from evalplat.experiments.models import Experiment
             try:
-                variants, judgments, _, design = load_experiment(options["experiment"])
+                experiment = Experiment.objects.get(slug=options["experiment"])
             except Experiment.DoesNotExist:
                 raise CommandError(f"no experiment named {options['experiment']!r}") from None
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
+            data = experiment_data(experiment)
+            if data.judgments is None:
+                raise CommandError(f"experiment {experiment.slug!r} has no judgments yet")
+            variants, judgments, design = data.variants, data.judgments, data.design
         else:
             raise CommandError("give an EXPERIMENT slug, or --variants V.csv and --judgments J.csv")
         try:
-            result = run_analysis(variants, judgments, settings_from(options), design=design)
+            with analysis_threads():
+                result = run_analysis(variants, judgments, settings_from(options), design=design)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        written = write_analysis(options["out"], variants, judgments, result)
+        written = write_analysis(options["out"], variants, judgments, result, judgments_csv=options["judgments"])
         self.stdout.write(f"wrote {', '.join(written)} to {options['out']}")

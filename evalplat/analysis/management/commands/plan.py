@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from designs.spec import DesignError, load_design
 from designs.tables import write_variants_csv
 from evalplat.analysis.preview import DEFAULT_HALFWIDTH, preview_design
+from evalplat.analysis.threads import analysis_threads
 
 
 class Command(BaseCommand):
@@ -26,7 +27,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            preview = preview_design(load_design(options["design"]), halfwidth=options["halfwidth"])
+            with analysis_threads():       # the scheduler and the power simulations
+                preview = preview_design(load_design(options["design"]), halfwidth=options["halfwidth"])
         except DesignError as exc:
             raise CommandError(f"{len(exc.problems)} problem(s) in the design:\n{exc}") from None
         design = preview.design

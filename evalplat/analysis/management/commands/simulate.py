@@ -13,8 +13,10 @@ from designs.spec import DesignError, load_design
 from evalplat.analysis.management.commands.analyze import add_settings_arguments, settings_from
 from evalplat.analysis.outputs import write_analysis
 from evalplat.analysis.pipeline import run_analysis
+from evalplat.analysis.result import DesignContext
 from evalplat.analysis.simulate import SCALES, SimulatedRaters, read_truth, simulate_judgments
 from evalplat.analysis.tables import TableError, VariantTable
+from evalplat.analysis.threads import analysis_threads
 
 
 def design_variants(design):
@@ -71,8 +73,9 @@ class Command(BaseCommand):
         from designs.schedule import plan_pairs
 
         rating = design.rating
-        items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), options["judgments"],
-                           seed=options["seed"], per_rater=rating.per_rater, overlap=rating.overlap)
+        with analysis_threads():
+            items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), options["judgments"],
+                               seed=options["seed"], per_rater=rating.per_rater, overlap=rating.overlap)
         rater, query, left, right = np.array([(i.rater, i.query, i.left, i.right) for i in items]).T
         rng = np.random.default_rng(options["seed"])
         judgments, careless = simulate_judgments(variants.dummies(), truth, rater, query, left, right, raters, rng,
@@ -84,19 +87,20 @@ class Command(BaseCommand):
                                for q in judgments.query], dtype=np.int64),
             categories=tuple(categories),
         )
-        context = {"name": design.name, "title": f"Simulation: {design.title}", "question": design.question,
-                   "array": matrix.array_name, "foldover": matrix.foldover}
-        result = run_analysis(variants, judgments, settings_from(options), design=context,
-                              rng=np.random.default_rng(options["seed"]))
+        context = DesignContext(name=design.name, title=f"Simulation: {design.title}", question=design.question,
+                                array=matrix.array_name, foldover=matrix.foldover)
+        with analysis_threads():
+            result = run_analysis(variants, judgments, settings_from(options), design=context,
+                                  rng=np.random.default_rng(options["seed"]))
         labels = variants.effect_labels()
-        result["simulation"] = {
+        result = replace(result, simulation={
             "seed": options["seed"], "judgments_requested": options["judgments"], "judgments_scheduled": len(items),
             "raters": {"scale": raters.scale, "careless_share": raters.careless_share,
                        "position_bias": raters.position_bias, "answer_sd": raters.answer_sd,
                        "tie_threshold": raters.tie_threshold, "strong_threshold": raters.strong_threshold},
             "careless_raters": [judgments.raters[r] for r in careless],
             "truth": [{"factor": f, "level": level, "effect": float(value)} for (f, level), value in zip(labels, truth)],
-        }
+        })
         written = write_analysis(options["out"], variants, judgments, result)
         if len(items) < options["judgments"]:
             self.stderr.write(f"the scheduler ran out of (query, pair) cells after {len(items)} judgments")
