@@ -70,6 +70,7 @@ def setup_django(workdir):
         "DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite3",
         "CELERY_TASK_ALWAYS_EAGER": "1",
     })
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-key")  # DEBUG is off: the public key is refused
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     sys.path.insert(0, str(ROOT))
     import django

@@ -8,9 +8,14 @@ and falls back to the nearest enclosing table when a path is not found.
 """
 import re
 
-HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+# Written so that no line can make them backtrack more than linearly: a design file is user
+# input, and "[" followed by a few thousand spaces once took minutes to scan.
+HEADER = re.compile(r"^\s*(\[\[?)([^\]]*)\]\]?\s*(#.*)?$")
 KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=\s*(.*)$""")
 STRING_VALUE = re.compile(r"""^\s*("([^"\\]|\\.)*"|'[^']*')""")
+# A key inside an inline table; the look-behind keeps finditer from rescanning a long word
+# from each of its letters.
+INLINE_KEY = re.compile(r"""("[^"]*"|'[^']*'|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]+)\s*=""")
 
 
 class TomlLocator:
@@ -29,8 +34,8 @@ class TomlLocator:
                     in_multiline = None
                 continue
             header = HEADER.match(line)
-            if header and not KEY.match(line):
-                parts = [_unquote(p.strip()) for p in header.group(2).split(".")]
+            if header and header.group(2).strip() and not KEY.match(line):
+                parts = [_unquote(p.strip()) for p in header.group(2).strip().split(".")]
                 if header.group(1) == "[[":
                     name = tuple(parts)
                     array_index[name] = array_index.get(name, -1) + 1
@@ -50,7 +55,7 @@ class TomlLocator:
                 if value.count(quote) % 2 == 1:
                     in_multiline = quote
             if value.lstrip().startswith("{"):
-                for inner in re.finditer(r"""("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""", value):
+                for inner in INLINE_KEY.finditer(value):
                     self.lines.setdefault(path + (_unquote(inner.group(1)),), number)
 
     @staticmethod
@@ -90,3 +95,35 @@ def _unquote(token):
     if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
         return token[1:-1]
     return token
+
+
+def deep_nesting_line(text, limit):
+    """The line where brackets and braces first nest deeper than `limit` (outside strings and
+    comments), for the message about TOML too deep to parse; None if they never do."""
+    depth, line, quote, comment, escaped = 0, 1, None, False, False
+    for character in text:
+        if character == "\n":
+            line, comment = line + 1, False
+            if quote in ('"', "'"):
+                quote = None  # a one-line string left open: TOML reports that itself
+            continue
+        if comment:
+            continue
+        if quote:
+            if escaped:
+                escaped = False
+            elif character == "\\" and quote == '"':
+                escaped = True
+            elif character == quote:
+                quote = None
+        elif character in "\"'":
+            quote = character
+        elif character == "#":
+            comment = True
+        elif character in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif character in "]}":
+            depth = max(depth - 1, 0)
+    return None

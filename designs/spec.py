@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import string
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from designs import limits
 from designs.files import NO_FILES, FileRefused, Folder
-from designs.locate import TomlLocator
+from designs.locate import TomlLocator, deep_nesting_line
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ARRAY_NAME_LENGTH = 100  # Experiment.array_name
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 ARRAY_NAME = re.compile(r"^(auto|full|L\d+(\(.*\))?)$")
 QUERY_PLACEHOLDER = "query"
@@ -230,12 +233,25 @@ def load_design(path):
     """Read and parse a design file; the files it names are read from its own folder only."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_limited(path, limits.DESIGN_FILE_BYTES, "a design file")
     except FileNotFoundError:
         raise DesignError([Problem(str(path), None, "file", "no such file")]) from None
-    except UnicodeDecodeError as exc:
-        raise DesignError([Problem(str(path), None, "file", f"not UTF-8 text ({exc.reason})")]) from None
+    except (OSError, ValueError) as exc:
+        raise DesignError([Problem(str(path), None, "file", str(exc))]) from None
     return parse_design(text, str(path), files=Folder(path.parent))
+
+
+def _read_limited(path, limit, what):
+    """A file's UTF-8 text, reading at most `limit` bytes (so /dev/zero or a huge file cannot
+    exhaust memory); ValueError saying why when it is larger or not UTF-8 text."""
+    with open(path, "rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit:,} bytes, the most {what} may hold")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def parse_design(text, path="<design>", files=None):
@@ -260,6 +276,10 @@ def parse_design(text, path="<design>", files=None):
     DesignError
         Listing every problem found.
     """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.DESIGN_FILE_BYTES:
+        raise DesignError([Problem(path, None, "file", f"{size:,} bytes; a design file may hold at most "
+                                                       f"{limits.DESIGN_FILE_BYTES:,}")])
     checker = _Checker(text, path, NO_FILES if files is None else files)
     design = checker.run()
     if checker.problems:
@@ -315,7 +335,7 @@ class _Checker:
     def get(self, table, key, kind, where, default=None, required=False):
         if key not in table:
             if required:
-                self.problem(where[:-1] or where, f"missing required field {key!r}")
+                self.problem(where[:-1] or where, f"missing required field {_shown(key)}")
             return default
         value = table[key]
         if not _is_kind(value, kind):
@@ -323,12 +343,59 @@ class _Checker:
             return default
         return float(value) if kind is float else value
 
-    def run(self):
+    def too_long(self, where, value, limit):
+        """Report text longer than `limit` (NULs and surrogates are reported by check_strings)."""
+        message = limits.length_problem(value, limit) if isinstance(value, str) else None
+        if message:
+            self.problem(where, message)
+
+    def in_range(self, where, value, low, high):
+        message = limits.number_problem(value, low, high)
+        if message:
+            self.problem(where, message)
+        return message is None
+
+    def read_toml(self):
+        """The parsed TOML, or None with the problem reported: a syntax error, nesting deeper
+        than limits.NESTING (tomllib recurses, and deep enough input exhausts the stack), an
+        integer of thousands of digits, or text no database can store."""
+        position = limits.unstorable_at(self.text)
+        if position is not None:
+            self.problem(("file",), limits.unstorable_problem(self.text),
+                         line=self.text.count("\n", 0, position) + 1)
+            return None
+        too_deep = f"arrays and tables nest deeper than {limits.NESTING} levels"
         try:
             data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
             line = _toml_error_line(str(exc))
             self.problem(("toml",), f"not valid TOML: {exc}", line=line)
+            return None
+        except RecursionError:
+            self.problem(("toml",), too_deep, line=deep_nesting_line(self.text, limits.NESTING))
+            return None
+        except ValueError as exc:  # int() refuses integers of more than 4300 digits
+            digits = re.search(r"\d{4000,}", self.text)
+            self.problem(("toml",), f"not readable: {exc}",
+                         line=self.text.count("\n", 0, digits.start()) + 1 if digits else None)
+            return None
+        if limits.nesting_depth(data) > limits.NESTING:
+            self.problem(("toml",), too_deep, line=deep_nesting_line(self.text, limits.NESTING))
+            return None
+        self.check_strings(data, lambda where, message: self.problem(where, message))
+        return data
+
+    @staticmethod
+    def check_strings(data, report):
+        """Every string a design carries, keys included, must be storable text."""
+        for where, value in limits.strings_in(data):
+            message = limits.unstorable_problem(value)
+            if message:
+                report(where, message)
+
+    def run(self):
+        data = self.read_toml()
+        if data is None:
             return None
 
         for key in data:
@@ -337,14 +404,18 @@ class _Checker:
 
         name = self.get(data, "name", str, ("name",), required=True, default="")
         if name and not SLUG.match(name):
-            self.problem(("name",), f"{name!r} is not a slug (lowercase letters, digits and '-', at most 63)")
+            self.problem(("name",), f"{_shown(name)} is not a slug (lowercase letters, digits and '-', at most 63)")
         title = self.get(data, "title", str, ("title",), default=name) or name
+        self.too_long(("title",), title, limits.TITLE)
         question = self.get(data, "question", str, ("question",), default=DEFAULT_QUESTION).strip()
         if not question:
             self.problem(("question",), "must not be empty")
+        self.too_long(("question",), question, limits.QUESTION)
         array = self.get(data, "array", str, ("array",), default="auto")
-        if array and not ARRAY_NAME.match(array):
-            self.problem(("array",), f"{array!r}: expected \"auto\", \"full\" or an array name such as \"L8\" or \"L18\"")
+        if len(array) > ARRAY_NAME_LENGTH:
+            self.problem(("array",), f"longer than {ARRAY_NAME_LENGTH} characters")
+        elif array and not ARRAY_NAME.match(array):
+            self.problem(("array",), f"{_shown(array)}: expected \"auto\", \"full\" or an array name such as \"L8\" or \"L18\"")
         foldover = self.get(data, "foldover", bool, ("foldover",), default=False)
 
         system, user = self.check_prompt(data)
@@ -376,6 +447,8 @@ class _Checker:
                 self.problem(("prompt", key), "unknown field (expected system and user)")
         system = self.get(prompt, "system", str, ("prompt", "system"), default="")
         user = self.get(prompt, "user", str, ("prompt", "user"), default="{query}")
+        self.too_long(("prompt", "system"), system, limits.TEMPLATE)
+        self.too_long(("prompt", "user"), user, limits.TEMPLATE)
         return system, user
 
     def check_generation(self, data):
@@ -390,6 +463,8 @@ class _Checker:
             if not _is_kind(value, kind):
                 self.problem(where, f"expected {_kind_name(kind)}, got {_describe(value)}")
                 continue
+            if not self.check_setting_value(where, key, value):
+                continue
             settings[key] = float(value) if kind is float else value
         if "model" not in table:
             self.problem(("generation",), "missing required field 'model'")
@@ -397,9 +472,24 @@ class _Checker:
         for key, low in (("max_tokens", 1), ("samples", 1), ("logprobs", 0)):
             if getattr(generation, key) < low:
                 self.problem(("generation", key), f"must be at least {low}")
-        if generation.logprobs > 20:
-            self.problem(("generation", "logprobs"), "at most 20 top log-probabilities per token are kept")
+        if generation.logprobs > limits.LOGPROB_TOP:
+            self.problem(("generation", "logprobs"),
+                         f"at most {limits.LOGPROB_TOP} top log-probabilities per token are kept")
+        if generation.samples > limits.SAMPLES:
+            self.problem(("generation", "samples"), f"at most {limits.SAMPLES} answers per variant and query")
         return generation
+
+    def check_setting_value(self, where, key, value):
+        """A generation value (in [generation] or a setting factor's level) fits where it goes:
+        the model id in Answer.model, numbers finite (JSON has no NaN) and integers in range."""
+        if key == "model":
+            self.too_long(where, value, limits.MODEL)
+            return len(value) <= limits.MODEL
+        if key == "seed":
+            return self.in_range(where, value, 0, limits.SEED)
+        if isinstance(value, float):
+            return self.in_range(where, value, -math.inf, math.inf)
+        return self.in_range(where, value, -limits.INT32, limits.INT32)
 
     def check_rating(self, data):
         table = self.get(data, "rating", dict, ("rating",), default={})
@@ -410,13 +500,15 @@ class _Checker:
                 self.problem(("rating", key), f"unknown field (known: {', '.join(sorted(known))})")
         scale = self.get(table, "scale", str, ("rating", "scale"), default=defaults.scale)
         if scale not in SCALES:
-            self.problem(("rating", "scale"), f"{scale!r}: expected one of {', '.join(SCALES)}")
+            self.problem(("rating", "scale"), f"{_shown(scale)}: expected one of {', '.join(SCALES)}")
         rationale = self.get(table, "rationale", str, ("rating", "rationale"), default=defaults.rationale)
         if rationale not in RATIONALE:
-            self.problem(("rating", "rationale"), f"{rationale!r}: expected one of {', '.join(RATIONALE)}")
+            self.problem(("rating", "rationale"), f"{_shown(rationale)}: expected one of {', '.join(RATIONALE)}")
         per_rater = self.get(table, "per_rater", int, ("rating", "per_rater"), default=defaults.per_rater)
         if per_rater < 1:
             self.problem(("rating", "per_rater"), "must be at least 1")
+        elif not self.in_range(("rating", "per_rater"), per_rater, 1, limits.INT32):
+            per_rater = defaults.per_rater
         overlap = self.get(table, "overlap", float, ("rating", "overlap"), default=defaults.overlap)
         if not 0.0 <= overlap <= 1.0:
             self.problem(("rating", "overlap"), "must be a share between 0 and 1")
@@ -441,12 +533,16 @@ class _Checker:
         if inline is not None:
             if not inline.strip():
                 self.problem(where_text, "must not be empty (leave it out and raters see the default instructions)")
+            self.too_long(where_text, inline, limits.MARKDOWN)
             return inline.strip() or default
         source = self.get(table, "instructions", str, where_file, default=None)
         if source is None:
             return default
         read = self.read_relative(source, where_file, "instructions file",
                                   'write the Markdown inline as instructions_text = """..."""')
+        message = limits.text_problem(read[1], limits.MARKDOWN) if read else None
+        if message:
+            self.problem(where_file, f"instructions file {read[0]!r}: {message}")
         return (read and read[1]) or default
 
     def check_factors(self, data, generation):
@@ -455,6 +551,9 @@ class _Checker:
             self.problem(("factors",), "at least one factor is needed")
         factors, seen = [], {}
         self.broken_factors = set()  # declared but invalid: their placeholders are not "unknown"
+        if len(raw) > limits.FACTORS:
+            self.problem(("factors",), f"{len(raw)} factors; at most {limits.FACTORS} are allowed")
+            return []
         for i, item in enumerate(raw):
             where = ("factors", i)
             if not isinstance(item, dict):
@@ -469,11 +568,11 @@ class _Checker:
                     self.problem(where, "missing required field 'name'")
                 continue
             if not IDENTIFIER.match(name):
-                self.problem(where + ("name",), f"{name!r} is not a valid name (letters, digits, '_'; not starting with a digit)")
+                self.problem(where + ("name",), f"{_shown(name)} is not a valid name (letters, digits, '_'; not starting with a digit)")
             elif name == QUERY_PLACEHOLDER:
                 self.problem(where + ("name",), "'query' is reserved for the query text")
             if name in seen:
-                self.problem(where + ("name",), f"duplicate factor name {name!r} (first defined as factor {seen[name] + 1})")
+                self.problem(where + ("name",), f"duplicate factor name {_shown(name)} (first defined as factor {seen[name] + 1})")
             seen.setdefault(name, i)
             target = self.get(item, "target", str, where + ("target",), default=None)
             if "target" in item and (target is None or not self.check_target(target, where + ("target",))):
@@ -502,23 +601,27 @@ class _Checker:
         section, _, key = target.partition(".")
         if section != "generation" or key not in GENERATION_KEYS:
             settable = [f"generation.{k}" for k, (_, ok) in GENERATION_KEYS.items() if ok]
-            self.problem(where, f"unknown target {target!r} (a factor can set: {', '.join(settable)})")
+            self.problem(where, f"unknown target {_shown(target)} (a factor can set: {', '.join(settable)})")
             return False
         if not GENERATION_KEYS[key][1]:
-            self.problem(where, f"{target!r} describes the whole experiment and cannot vary by variant")
+            self.problem(where, f"{_shown(target)} describes the whole experiment and cannot vary by variant")
             return False
         return True
 
     def check_levels(self, item, where, name, target):
         levels = item.get("levels")
         if levels is None:
-            self.problem(where, f"factor {name!r} has no [factors.levels] table")
+            self.problem(where, f"factor {_shown(name)} has no [factors.levels] table")
             return None
         if not isinstance(levels, dict):
             self.problem(where + ("levels",), f"expected a table of level = value, got {_describe(levels)}")
             return None
         if len(levels) < 2:
-            self.problem(where + ("levels",), f"factor {name!r} needs at least two levels, has {len(levels)}")
+            self.problem(where + ("levels",), f"factor {_shown(name)} needs at least two levels, has {len(levels)}")
+        if len(levels) > limits.LEVELS:
+            self.problem(where + ("levels",), f"factor {_shown(name)} has {len(levels)} levels; at most "
+                                              f"{limits.LEVELS} are allowed")
+            return None
         if any(isinstance(value, dict) for value in levels.values()):
             # Placeholders a broken arm factor meant to fill are not "unknown".
             self.broken_factors.update(key for value in levels.values() if isinstance(value, dict)
@@ -530,19 +633,23 @@ class _Checker:
         for level_name, value in levels.items():
             level_where = where + ("levels", level_name)
             if not IDENTIFIER.match(level_name):
-                self.problem(level_where, f"level name {level_name!r} must be letters, digits and '_'")
+                self.problem(level_where, f"level name {_shown(level_name)} must be letters, digits and '_'")
             if not _is_kind(value, kind):
                 what = f"{target} takes {_kind_name(kind)}" if target else "a text factor's level is a string"
                 hint = ""
                 if level_name in TOP_LEVEL_KEYS:
-                    hint = (f" ({level_name!r} landed inside this table: in TOML, top-level fields must come "
+                    hint = (f" ({_shown(level_name)} landed inside this table: in TOML, top-level fields must come "
                             "before the first [table] header)")
                 self.problem(level_where, f"{what}, got {_describe(value)}{hint}")
                 continue
+            if target and not self.check_setting_value(level_where, target.partition(".")[2], value):
+                continue
+            if not target:
+                self.too_long(level_where, value, limits.LEVEL_TEXT)
             value = float(value) if kind is float else value
             key = json.dumps(value)
             if key in values:
-                self.problem(level_where, f"same value as level {values[key]!r}: the two levels could not be told apart")
+                self.problem(level_where, f"same value as level {_shown(values[key])}: the two levels could not be told apart")
             values.setdefault(key, level_name)
             result.append(Level(level_name, value))
         return tuple(result) if len(levels) >= 2 else None
@@ -648,8 +755,8 @@ class _Checker:
             self.problem(("prompt", "user"), "the prompt never uses {query}, so the model would not see the question")
         for factor in factors:
             for name in sorted(set(factor.fills) - used):
-                message = (f"text factor {name!r} is not used by any {{placeholder}} in [prompt]" if factor.is_text
-                           else f"factor {factor.name!r} fills {{{name}}}, but [prompt] has no {{{name}}}")
+                message = (f"text factor {_shown(name)} is not used by any {{placeholder}} in [prompt]" if factor.is_text
+                           else f"factor {_shown(factor.name)} fills {{{name}}}, but [prompt] has no {{{name}}}")
                 self.problem(("factors", factor.name), message, line=self.locate.line_of_factor(factor.name))
 
     def check_queries(self, data):
@@ -665,6 +772,9 @@ class _Checker:
             return self.read_jsonl_queries(raw)
         if not isinstance(raw, list):
             self.problem(("queries",), f"expected [[queries]] tables or a JSONL path, got {_describe(raw)}")
+            return []
+        if len(raw) > limits.QUERIES:
+            self.problem(("queries",), f"{len(raw):,} queries; at most {limits.QUERIES:,} are allowed")
             return []
         queries, seen = [], {}
         for i, item in enumerate(raw):
@@ -693,13 +803,11 @@ class _Checker:
             def report(field, message, number=number):
                 self.problems.append(Problem(source, number, _dotted(field) or "line", message))
 
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                report((), f"not valid JSON: {exc.msg} (column {exc.colno})")
-                continue
-            if not isinstance(item, dict):
-                report((), f"expected a JSON object, got {_describe(item)}")
+            if len(queries) == limits.QUERIES:
+                report((), f"more than {limits.QUERIES:,} queries; at most {limits.QUERIES:,} are allowed")
+                break
+            item = _json_object(line, report)
+            if item is None:
                 continue
             query = self.check_query(item, report)
             if query:
@@ -729,8 +837,13 @@ class _Checker:
                 ok = False
             values[key] = value.strip() if isinstance(value, str) else ""
         if ok and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$", values["id"]):
-            report(("id",), f"{values['id']!r}: use letters, digits and - _ . : (at most 100)")
+            report(("id",), f"{values['id'][:120]!r}: use letters, digits and - _ . : (at most 100)")
             ok = False
+        for key, limit in (("text", limits.MARKDOWN), ("category", limits.CATEGORY)):
+            message = limits.length_problem(values[key], limit)
+            if message:
+                report((key,), message)
+                ok = False
         return Query(values["id"], values["text"], values["category"], held_out) if ok else None
 
     @staticmethod
@@ -758,13 +871,42 @@ class _Checker:
             return None
 
 
+def _json_object(line, report):
+    """One JSONL line as a dict, or None with the problem reported (bad JSON, nesting that
+    would exhaust the stack, an integer of thousands of digits, text no database stores)."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        report((), f"not valid JSON: {exc.msg} (column {exc.colno})")
+        return None
+    except RecursionError:
+        report((), f"nested deeper than {limits.NESTING} levels")
+        return None
+    except ValueError as exc:
+        report((), f"not readable: {exc}")
+        return None
+    if not isinstance(item, dict):
+        report((), f"expected a JSON object, got {_describe(item)}")
+        return None
+    if limits.nesting_depth(item) > limits.NESTING:
+        report((), f"nested deeper than {limits.NESTING} levels")
+        return None
+    problems = []
+    _Checker.check_strings(item, lambda where, message: problems.append((where, message)))
+    for where, message in problems:
+        report(where, message)
+    return None if problems else item
+
+
 def _dotted(path):
     parts = []
     for part in path:
         if isinstance(part, int):
             parts.append(f"[{part + 1}]")
         else:
-            parts.append(("." if parts else "") + str(part))
+            # A key is user text: show an unprintable one escaped, and a long one cut.
+            text = str(part) if str(part).isprintable() else ascii(str(part))
+            parts.append(("." if parts else "") + (text if len(text) <= 80 else text[:77] + "..."))
     return "".join(parts)
 
 
@@ -781,6 +923,14 @@ def _kind_name(kind):
             dict: "a table", list: "a list of tables"}[kind]
 
 
+def _shown(value, limit=80):
+    """repr() of user text for a message, cut so that one huge value cannot flood the report."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + "..." + (f" ({len(value):,} characters)" if isinstance(value, str) else "")
+
+
 def _describe(value):
     if isinstance(value, bool):
         return f"{str(value).lower()} (a boolean)"
@@ -789,7 +939,7 @@ def _describe(value):
     if isinstance(value, list):
         return "a list"
     kind = {str: "a string", int: "a whole number", float: "a number"}.get(type(value), type(value).__name__)
-    return f"{value!r} ({kind})"
+    return f"{_shown(value)} ({kind})"
 
 
 def _toml_error_line(message):

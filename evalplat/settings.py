@@ -6,6 +6,7 @@ instead of silently falling back to a default. README "Settings" lists them all
 (a test checks that every env() name here is documented there).
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -94,8 +95,16 @@ def database_from_url(url):
     raise ImproperlyConfigured(f"DATABASE_URL={url!r}: scheme must be sqlite or postgres")
 
 
-SECRET_KEY = env("SECRET_KEY", "evalplat-development-key-change-me-in-production")
+# Public (it is in the repository): fine for DEBUG=1 on a laptop, refused anywhere else,
+# because whoever knows the key can forge sessions and password-reset links.
+DEVELOPMENT_SECRET_KEY = "evalplat-development-key-change-me-in-production"
+SECRET_KEY = env("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 DEBUG = envbool("DEBUG", False)
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY and not DEBUG:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is the public development key and DEBUG is off: set SECRET_KEY to a long random "
+        "secret, e.g. the output of  python -c 'import secrets; print(secrets.token_urlsafe(50))'  "
+        "(or set DEBUG=1 for local development only)")
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
@@ -107,6 +116,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "evalplat.experiments",
     "evalplat.generation",
     "evalplat.rating",
@@ -128,6 +138,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "evalplat.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "evalplat.urls"
@@ -176,6 +188,29 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- HTTPS in production (README "Security" lists what a deployment sets) ------
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Behind a TLS-terminating proxy the request reaches Django as plain HTTP; trust the proxy's
+# X-Forwarded-Proto only when told to (a client could send the header itself otherwise).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("SECURE_PROXY_SSL_HEADER", False) else None
+
+# --- Login throttling (django-axes) ------------------------------------------
+# At the authentication-backend level, so every login view is covered: the admin's, Django's
+# LoginView and any console login page. A username is locked for the address it is tried
+# from after LOGIN_FAILURE_LIMIT wrong passwords, for LOGIN_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "evalplat.login_throttle.ThrottledLogins",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on form
 # posts and Django's CSRF origin check rejects every form. Nothing leaves the site either way.
 SECURE_REFERRER_POLICY = "same-origin"

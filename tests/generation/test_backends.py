@@ -1,6 +1,7 @@
 """Backend plumbing that needs no engine: stored log-probabilities, grouping by model, hashing,
 and that nothing imports vllm or torch until a vLLM backend generates."""
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -105,4 +106,5 @@ def test_nothing_imports_vllm_or_torch_until_a_vllm_backend_generates():
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
-                   env={"DJANGO_SETTINGS_MODULE": "evalplat.settings", "PATH": "/usr/bin:/bin"})
+                   env={"DJANGO_SETTINGS_MODULE": "evalplat.settings", "PATH": "/usr/bin:/bin",
+                        "SECRET_KEY": os.environ["SECRET_KEY"]})

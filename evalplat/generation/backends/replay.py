@@ -3,12 +3,17 @@
 Each line is an object: {"variant": "v1", "query": "QUERY-ID", "sample": 0, "text": "..."} and
 optionally "finish_reason", "prompt_tokens", "completion_tokens", "latency_ms", "model" and
 "logprobs" (the OpenAI chat format: [{"token", "logprob", "top_logprobs": [{"token", "logprob"}]}]).
-The file is checked whole before anything uses it: every problem is reported with its line.
+The file is checked whole before anything uses it: every problem is reported with its line,
+including values the database could not hold (NUL characters, counts beyond its integers,
+NaN log-probabilities, which JSON allows and PostgreSQL's jsonb refuses) and the documented
+limits of designs/limits.py (answer length, log-probability tokens, file size).
 """
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from designs import limits
 from evalplat.generation import logprobs
 from evalplat.generation.backends.base import Backend, GenerationResult
 
@@ -34,7 +39,12 @@ def read_replay_file(path):
     """{(variant, query, sample): ReplayAnswer}; raises ReplayError naming every bad line."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with open(path, "rb") as stream:
+            data = stream.read(limits.ANSWERS_FILE_BYTES + 1)
+        if len(data) > limits.ANSWERS_FILE_BYTES:
+            raise ReplayError([f"{path}: larger than {limits.ANSWERS_FILE_BYTES:,} bytes, the most an answers "
+                               "file may hold; split it and import the parts with --partial"])
+        lines = data.decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise ReplayError([f"{path}: cannot read: {exc}"]) from None
     answers, problems = {}, []
@@ -63,23 +73,27 @@ def _parse_line(raw, number):
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError(f"nested deeper than {limits.NESTING} levels") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise ValueError(f"not readable: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
-    variant = _field(data, "variant", str)
-    query = _field(data, "query", str)
-    sample = _field(data, "sample", int, default=0)
-    if sample < 0:
-        raise ValueError("sample: must be 0 or more")
+    if limits.nesting_depth(data) > limits.NESTING:
+        raise ValueError(f"nested deeper than {limits.NESTING} levels")
+    variant = _text(data, "variant", limit=limits.NAME)
+    query = _text(data, "query", limit=limits.QUERY_ID)
+    sample = _count(data, "sample")
     result = GenerationResult(
-        text=_field(data, "text", str),
-        finish_reason=_field(data, "finish_reason", str, default="stop"),
-        prompt_tokens=_field(data, "prompt_tokens", int, default=0),
-        completion_tokens=_field(data, "completion_tokens", int, default=0),
-        latency_ms=_field(data, "latency_ms", int, default=0),
+        text=_text(data, "text", limit=limits.MARKDOWN),
+        finish_reason=_text(data, "finish_reason", default="stop"),
+        prompt_tokens=_count(data, "prompt_tokens"),
+        completion_tokens=_count(data, "completion_tokens"),
+        latency_ms=_count(data, "latency_ms"),
         logprobs=_logprobs(data.get("logprobs")),
         engine_version="replay",
     )
-    return (variant, query, sample), ReplayAnswer(line=number, model=_field(data, "model", str, default=""),
+    return (variant, query, sample), ReplayAnswer(line=number, model=_text(data, "model", limit=limits.MODEL, default=""),
                                                   result=result)
 
 
@@ -87,9 +101,41 @@ def _logprobs(items):
     if items is None:
         return []
     try:
-        return logprobs.from_openai(items)
+        tokens = logprobs.from_openai(items)
     except ValueError as exc:
         raise ValueError(f"logprobs: {exc}") from None
+    if len(tokens) > limits.LOGPROB_TOKENS:
+        raise ValueError(f"logprobs: {len(tokens):,} tokens; at most {limits.LOGPROB_TOKENS:,} are stored per answer")
+    for index, token in enumerate(tokens, start=1):
+        if len(token.top) > limits.LOGPROB_TOP:
+            raise ValueError(f"logprobs[{index}].top_logprobs: {len(token.top)} alternatives; "
+                             f"at most {limits.LOGPROB_TOP} are stored")
+        for text, value in ((token.token, token.logprob), *token.top):
+            problem = limits.text_problem(text, limits.TOKEN)
+            if problem:
+                raise ValueError(f"logprobs[{index}].token: {problem}")
+            if not math.isfinite(value):
+                raise ValueError(f"logprobs[{index}].logprob: {value!r} is not a finite number")
+    return tokens
+
+
+def _text(data, name, limit=None, default=None):
+    value = _field(data, name, str, default)
+    problem = limits.text_problem(value, limit)
+    if problem:
+        raise ValueError(f"{name}: {problem}")
+    return value
+
+
+def _count(data, name):
+    """A sample number, token count or latency: a whole number that fits the database's integers."""
+    value = _field(data, name, int, default=0)
+    if value < 0:
+        raise ValueError(f"{name}: must be 0 or more")
+    problem = limits.number_problem(value, 0, limits.INT32)
+    if problem:
+        raise ValueError(f"{name}: {problem}")
+    return value
 
 
 def _field(data, name, kind, default=None):
