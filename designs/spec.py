@@ -482,7 +482,7 @@ class _Checker:
     def check_setting_value(self, where, key, value):
         """A generation value (in [generation] or a setting factor's level) fits where it goes:
         the model id in Answer.model, numbers finite (JSON has no NaN) and integers in range."""
-        if key == "model":
+        if key in ("model", "adapter"):  # both are paths or ids stored beside the answer
             self.too_long(where, value, limits.MODEL)
             return len(value) <= limits.MODEL
         if key == "seed":
@@ -723,7 +723,11 @@ class _Checker:
                 self.problem(where + (key,), f"generation.{key} takes {_kind_name(kind)}, got {_describe(value)}")
                 ok = False
                 continue
-            into[key] = float(value) if kind is float else value
+            value = float(value) if kind is float else value
+            if self.check_setting_value(where + (key,), key, value):
+                into[key] = value
+            else:
+                ok = False
         return ok
 
     def check_placeholders(self, system, user, factors):
