@@ -31,7 +31,7 @@ MAX_FIELD_CHARS = 131_072
 FORMULA_START = "=+-@\t\r"
 _NEUTRALISED = re.compile(r"^'+[=+\-@\t\r]")
 _NEEDS_APOSTROPHE = re.compile(r"^'*[=+\-@\t\r]")
-NEWLINE, QUOTE, COMMA = ord("\n"), ord('"'), ord(",")
+NEWLINE, QUOTE, COMMA, RETURN = ord("\n"), ord('"'), ord(","), ord("\r")
 BOM = b"\xef\xbb\xbf"
 
 
@@ -94,12 +94,29 @@ def _layout(data):
     return starts, ends, lines, cells
 
 
+def _lone_return_line(data):
+    """The line of the first carriage return outside quotes that does not end a line with a
+    newline (old Mac line endings), or None. The csv module and pandas read such a return as a
+    line break and the layout above does not, so it is refused, with its place, not guessed at."""
+    if b"\r" not in data:
+        return None
+    b = np.frombuffer(data, np.uint8)
+    returns = np.flatnonzero(b == RETURN)
+    returns = returns[(returns + 1 >= len(b)) | (b[np.minimum(returns + 1, len(b) - 1)] != NEWLINE)]
+    if QUOTE in data:
+        returns = returns[np.searchsorted(np.flatnonzero(b == QUOTE), returns) % 2 == 0]
+    return int(data.count(b"\n", 0, returns[0]) + 1) if len(returns) else None
+
+
 def _decode_problem(data, error):
     """Where the first broken byte is: (line, message naming the column)."""
     line_start = data.rfind(b"\n", 0, error.start) + 1
     line = data.count(b"\n", 0, error.start) + 1
-    header = next(csv.reader([data[:data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8", "replace")]), [])
-    before = data[line_start:error.start].decode("utf-8", "replace")
+    def text(raw):  # only to find the column: a stray return must not stop the csv module here
+        return raw.decode("utf-8", "replace").replace("\r", " ")
+
+    header = next(csv.reader([text(data[:data.find(b"\n") if b"\n" in data else len(data)])]), [])
+    before = text(data[line_start:error.start])
     index = len(next(csv.reader([before]), [""])) - 1 if before else 0
     field = header[index].strip() if line > 1 and index < len(header) else f"column {index + 1}"
     return line, (f"{field}: byte 0x{data[error.start]:02x} is not valid UTF-8 (character {error.start - line_start + 1} "
@@ -158,6 +175,10 @@ def read_csv(path, numeric=()):
         raise CsvProblems([_decode_problem(data, error)]) from None
     if not data.strip():
         raise CsvProblems([(1, "the file is empty; expected a header line")])
+    lone_return = _lone_return_line(data)
+    if lone_return is not None:
+        raise CsvProblems([(lone_return, "a carriage return that does not end a line (old Mac line endings?); "
+                                         "save the file with Unix (LF) or Windows (CRLF) line endings")])
     starts, ends, lines, cells = _layout(data)
     header = tuple(name.strip() for name in _record_text(data, starts[0], ends[0]))
     problems = []

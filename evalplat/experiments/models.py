@@ -91,11 +91,14 @@ class ExperimentQuerySet(models.QuerySet):
 
 
 def _display_path(path):
-    """The design's path relative to the project when it lies inside it (it is shown, not opened)."""
+    """The design's path relative to the project when it lies inside it (it is shown, not opened),
+    cut from the left to fit its column: the file's own name is the part worth keeping."""
     try:
-        return str(Path(path).resolve().relative_to(Path(settings.BASE_DIR).resolve()))
+        shown = str(Path(path).resolve().relative_to(Path(settings.BASE_DIR).resolve()))
     except ValueError:
-        return str(path)
+        shown = str(path)
+    limit = Experiment._meta.get_field("design_path").max_length
+    return shown if len(shown) <= limit else "…" + shown[-(limit - 1):]
 
 
 class Experiment(models.Model):

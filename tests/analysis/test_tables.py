@@ -93,6 +93,20 @@ def test_broken_utf8_names_file_line_and_field(tmp_path, variants_csv):
         read_judgments(path, read_variants(variants_csv))
 
 
+def test_a_lone_carriage_return_names_its_line(tmp_path, variants_csv):
+    path = tmp_path / "judgments.csv"
+    path.write_bytes(b"query,left,right,winner\nq1,v1,v2,left\nq2,v1,v3,le\rft\n")
+    with pytest.raises(TableError, match=r"judgments.csv:3: a carriage return that does not end a line"):
+        read_judgments(path, read_variants(variants_csv))
+
+
+def test_broken_utf8_after_a_stray_return_still_names_the_line(tmp_path, variants_csv):
+    path = tmp_path / "judgments.csv"
+    path.write_bytes(b"query,left,right,winner\r\x00\x80\n")
+    with pytest.raises(TableError, match=r"judgments.csv:1: .*byte 0x80 is not valid UTF-8"):
+        read_judgments(path, read_variants(variants_csv))
+
+
 def test_broken_utf8_in_variants_names_the_line(tmp_path):
     path = tmp_path / "variants.csv"
     path.write_bytes(b"variant,tone\nv1,warm\nv2,c\xe9ld\n")

@@ -67,3 +67,14 @@ def test_an_array_that_cannot_hold_the_factors_writes_nothing(tmp_path, small_de
     with pytest.raises(CommandError, match="array"):
         call_command("create_experiment", str(design))
     assert Experiment.objects.count() == 0
+
+
+def test_a_design_path_longer_than_its_column_keeps_the_file_name(owner, small_design_path, tmp_path):
+    from evalplat.experiments.importing import import_design_file
+
+    deep = tmp_path.joinpath(*["folder-with-a-long-name"] * 30)
+    deep.mkdir(parents=True)
+    design = deep / "small.toml"
+    design.write_text(small_design_path.read_text())
+    experiment = import_design_file(design, owner=owner)
+    assert len(experiment.design_path) == 500 and experiment.design_path.endswith("/small.toml")

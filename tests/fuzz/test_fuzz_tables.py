@@ -75,16 +75,11 @@ def test_near_valid_judgments(tmp_path_factory, text):
     read(read_judgments, write(folder, "judgments.csv", text), variants)
 
 
-@pytest.mark.xfail(strict=True, reason="found by this test after the analysis-scale merge: a variants.csv of "
-                                       "'\\r0' raises _csv.Error from evalplat/analysis/csvfile.py:110 (a lone "
-                                       "carriage return); analysis-scale's to fix, then remove this mark")
 @given(st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=300))
 def test_random_text_as_variants(tmp_path_factory, text):
     read(read_variants, write(tmp_path_factory.mktemp("csv"), "variants.csv", text))
 
 
-@pytest.mark.xfail(strict=True, reason="9.9: broken UTF-8 and over-long cells still raise from the csv "
-                                       "module; the analysis-scale branch fixes it (remove this mark then)")
 @given(st.binary(max_size=300))
 def test_random_bytes_as_judgments(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("csv")
