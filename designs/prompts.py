@@ -1,8 +1,9 @@
 """Prompt composition: a variant's levels plus a query give chat messages and settings.
 
 Text factors fill `{placeholders}` in the [prompt] templates; setting factors
-override `generation.*` (including `generation.model`, so checkpoints are
-compared like any other factor).
+override `generation.*` (including `generation.model` and `generation.adapter`, so
+checkpoints and adapters are compared like any other factor); an arm factor's level
+does several of these at once.
 """
 import re
 from dataclasses import dataclass, field
@@ -56,6 +57,10 @@ def compose(system_template, user_template, generation, factors, levels, query_t
         level = factor.level(levels[factor.name])
         if factor.is_setting:
             settings = settings.with_setting(factor.setting, level.value)
+        elif factor.is_arm:
+            texts.update(level.value["text"])
+            for key, value in level.value["generation"].items():
+                settings = settings.with_setting(key, value)
         else:
             texts[factor.name] = level.value
     system = tidy(fill(system_template, texts))

@@ -46,6 +46,7 @@ RATIONALE = ("off", "optional", "required")
 # "samples" and "seed" describe the experiment, not a variant, so they cannot be factors.
 GENERATION_KEYS = {
     "model": (str, True),
+    "adapter": (str, True),
     "max_tokens": (int, True),
     "temperature": (float, True),
     "top_p": (float, True),
@@ -95,11 +96,35 @@ class Level:
 class Factor:
     name: str
     levels: tuple[Level, ...]
-    target: str | None = None  # None: a text factor that fills {name}
+    target: str | None = None  # None: a text factor that fills {name}, or an arm factor
 
     @property
     def is_setting(self):
         return self.target is not None
+
+    @property
+    def is_arm(self):
+        """An arm factor: each level is a table {"text": {placeholder: text}, "generation": {key: value}}
+        that sets several things at once (a model and a prompt, say)."""
+        return self.target is None and bool(self.levels) and isinstance(self.levels[0].value, dict)
+
+    @property
+    def is_text(self):
+        return self.target is None and not self.is_arm
+
+    @property
+    def fills(self):
+        """The placeholders this factor fills: {name} for a text factor, its levels' for an arm."""
+        if self.is_arm:
+            return tuple(self.levels[0].value["text"])
+        return () if self.is_setting else (self.name,)
+
+    @property
+    def settings(self):
+        """The generation keys this factor sets."""
+        if self.is_arm:
+            return tuple(sorted({key for level in self.levels for key in level.value["generation"]}))
+        return (self.setting,) if self.is_setting else ()
 
     @property
     def setting(self):
@@ -122,6 +147,7 @@ class Query:
     id: str
     text: str
     category: str = ""
+    held_out: bool = False  # kept back for a confirmation run: never generated or rated here
 
 
 class _StoredSettings:
@@ -142,6 +168,7 @@ class GenerationSettings(_StoredSettings):
     """The design's [generation] table with its defaults; a setting factor overrides one field."""
 
     model: str = ""
+    adapter: str = ""  # a LoRA adapter directory on `model`; "" for none
     max_tokens: int = 512
     temperature: float = 0.7
     top_p: float = 1.0
@@ -185,10 +212,11 @@ class Design:
     generation: GenerationSettings
     rating: RatingSettings
     factors: tuple[Factor, ...]
-    queries: tuple[Query, ...]
+    queries: tuple[Query, ...]  # the queries this experiment generates and rates
     path: str = ""
     text: str = field(default="", repr=False)
     sha256: str = ""
+    held_out: tuple[Query, ...] = ()  # `held_out = true`: kept back for a confirmation run
 
     @property
     def levels_per_factor(self):
@@ -257,6 +285,17 @@ def parse_design(text, path="<design>", files=None):
     if checker.problems:
         raise DesignError(checker.problems)
     return design
+
+
+def load_queries(path):
+    """Queries from a JSONL file in the format `queries = "file.jsonl"` reads, or DesignError
+    listing every problem (file, line, field)."""
+    path = Path(path)
+    checker = _Checker("", str(path.parent / "queries"), Folder(path.parent))
+    queries = checker.read_jsonl_queries(path.name)
+    if checker.problems:
+        raise DesignError(checker.problems)
+    return queries
 
 
 def problem_at(design, field_path, message):
@@ -385,10 +424,15 @@ class _Checker:
         factors = self.check_factors(data, generation)
         self.check_placeholders(system, user, factors)
         queries = self.check_queries(data)
+        rated = tuple(q for q in queries if not q.held_out)
+        if queries and not rated:
+            self.problem(("queries",), "every query is held out; at least one must be generated and rated",
+                         line=self.locate.line_of(("queries", 0)))
         return Design(
             name=name, title=title, question=question, array=array, foldover=foldover,
             system_template=system, user_template=user, generation=generation, rating=rating,
-            factors=tuple(factors), queries=tuple(queries), path=self.path, text=self.text,
+            factors=tuple(factors), queries=rated, held_out=tuple(q for q in queries if q.held_out),
+            path=self.path, text=self.text,
             sha256=hashlib.sha256(self.text.encode("utf-8")).hexdigest(),
         )
 
@@ -438,7 +482,7 @@ class _Checker:
     def check_setting_value(self, where, key, value):
         """A generation value (in [generation] or a setting factor's level) fits where it goes:
         the model id in Answer.model, numbers finite (JSON has no NaN) and integers in range."""
-        if key == "model":
+        if key in ("model", "adapter"):  # both are paths or ids stored beside the answer
             self.too_long(where, value, limits.MODEL)
             return len(value) <= limits.MODEL
         if key == "seed":
@@ -539,7 +583,19 @@ class _Checker:
                 self.broken_factors.add(name)
             else:
                 factors.append(Factor(name=name, levels=levels, target=target))
+        self.check_overlaps(factors)
         return factors
+
+    def check_overlaps(self, factors):
+        """Two factors may not fill the same placeholder or set the same generation key:
+        a variant would not say which of them wins."""
+        owners = {}
+        for factor in factors:
+            for thing in [f"{{{n}}}" for n in factor.fills] + [f"generation.{k}" for k in factor.settings]:
+                if owners.get(thing, factor.name) != factor.name:  # a duplicate name is reported already
+                    self.problem(("factors",), f"factors {owners[thing]!r} and {factor.name!r} both set {thing}",
+                                 line=self.locate.line_of_factor(factor.name))
+                owners.setdefault(thing, factor.name)
 
     def check_target(self, target, where):
         section, _, key = target.partition(".")
@@ -566,6 +622,12 @@ class _Checker:
             self.problem(where + ("levels",), f"factor {_shown(name)} has {len(levels)} levels; at most "
                                               f"{limits.LEVELS} are allowed")
             return None
+        if any(isinstance(value, dict) for value in levels.values()):
+            # Placeholders a broken arm factor meant to fill are not "unknown".
+            self.broken_factors.update(key for value in levels.values() if isinstance(value, dict)
+                                       and isinstance(value.get("text"), dict) for key in value["text"])
+            arm = self.check_arm_levels(levels, where, target)
+            return arm if arm is not None and len(levels) >= 2 else None
         kind = GENERATION_KEYS[target.partition(".")[2]][0] if target else str
         result, values = [], {}
         for level_name, value in levels.items():
@@ -592,10 +654,86 @@ class _Checker:
             result.append(Level(level_name, value))
         return tuple(result) if len(levels) >= 2 else None
 
+    def check_arm_levels(self, levels, where, target):
+        """An arm factor's levels: tables of `text = {placeholder = "..."}` and `generation = {key = value}`.
+
+        A placeholder a level leaves out is filled with "", a generation key it leaves out keeps the
+        design's [generation] value. Returns the levels normalised (every placeholder the factor
+        fills present in every level), or None after reporting problems.
+        """
+        if target is not None:
+            self.problem(where + ("target",), "a factor whose levels are tables sets what its levels say; it takes no target")
+            return None
+        parsed, ok = [], True
+        for level_name, value in levels.items():
+            level_where = where + ("levels", level_name)
+            if not IDENTIFIER.match(level_name):
+                self.problem(level_where, f"level name {level_name!r} must be letters, digits and '_'")
+            if not isinstance(value, dict):
+                self.problem(level_where, f"expected a table like this factor's other levels, got {_describe(value)} "
+                                          "(a factor's levels are all values or all tables)")
+                ok = False
+                continue
+            level = {"text": {}, "generation": {}}
+            for part, table in value.items():
+                if part not in level:
+                    self.problem(level_where + (part,), "unknown field (an arm level sets text = {placeholder = \"...\"} "
+                                                        "and generation = {key = value})")
+                    ok = False
+                elif not isinstance(table, dict):
+                    self.problem(level_where + (part,), f"expected a table, got {_describe(table)}")
+                    ok = False
+                else:
+                    ok = self.check_arm_part(part, table, level_where + (part,), level[part]) and ok
+            parsed.append((level_name, level))
+        if not ok:
+            return None
+        fills = sorted({name for _, level in parsed for name in level["text"]})
+        result, seen = [], {}
+        for level_name, level in parsed:
+            level["text"] = {name: level["text"].get(name, "") for name in fills}
+            key = json.dumps(level, sort_keys=True)
+            if key in seen:
+                self.problem(where + ("levels", level_name),
+                             f"sets the same as level {seen[key]!r}: the two levels could not be told apart")
+            seen.setdefault(key, level_name)
+            result.append(Level(level_name, level))
+        return tuple(result)
+
+    def check_arm_part(self, part, table, where, into):
+        ok = True
+        for key, value in table.items():
+            if part == "text":
+                if not IDENTIFIER.match(key) or key == QUERY_PLACEHOLDER:
+                    self.problem(where + (key,), f"{key!r} cannot be a placeholder (letters, digits, '_'; not 'query')")
+                    ok = False
+                elif not isinstance(value, str):
+                    self.problem(where + (key,), f"a placeholder's text is a string, got {_describe(value)}")
+                    ok = False
+                else:
+                    into[key] = value
+                continue
+            if key not in GENERATION_KEYS or not GENERATION_KEYS[key][1]:
+                settable = [k for k, (_, may) in GENERATION_KEYS.items() if may]
+                self.problem(where + (key,), f"generation.{key} cannot vary by variant (a level can set: {', '.join(settable)})")
+                ok = False
+                continue
+            kind = GENERATION_KEYS[key][0]
+            if not _is_kind(value, kind):
+                self.problem(where + (key,), f"generation.{key} takes {_kind_name(kind)}, got {_describe(value)}")
+                ok = False
+                continue
+            value = float(value) if kind is float else value
+            if self.check_setting_value(where + (key,), key, value):
+                into[key] = value
+            else:
+                ok = False
+        return ok
+
     def check_placeholders(self, system, user, factors):
         if system is None:
             return  # [prompt] itself is missing or broken, already reported
-        text_factors = {f.name for f in factors if not f.is_setting}
+        text_factors = {name for f in factors if not f.is_setting for name in f.fills}
         setting_names = {f.name for f in factors if f.is_setting}
         used, complete = set(), True
         for key, template in (("system", system), ("user", user)):
@@ -619,9 +757,11 @@ class _Checker:
             return  # what a broken template uses is unknown; "unused" would be a guess
         if QUERY_PLACEHOLDER not in used:
             self.problem(("prompt", "user"), "the prompt never uses {query}, so the model would not see the question")
-        for name in sorted(text_factors - used):
-            self.problem(("factors", name), f"text factor {_shown(name)} is not used by any {{placeholder}} in [prompt]",
-                         line=self.locate.line_of_factor(name))
+        for factor in factors:
+            for name in sorted(set(factor.fills) - used):
+                message = (f"text factor {_shown(name)} is not used by any {{placeholder}} in [prompt]" if factor.is_text
+                           else f"factor {_shown(factor.name)} fills {{{name}}}, but [prompt] has no {{{name}}}")
+                self.problem(("factors", factor.name), message, line=self.locate.line_of_factor(factor.name))
 
     def check_queries(self, data):
         raw = data.get("queries")
@@ -684,8 +824,12 @@ class _Checker:
     def check_query(self, item, report):
         ok = True
         for key in item:
-            if key not in ("id", "text", "category"):
-                report((key,), "unknown field (expected id, text, category)")
+            if key not in ("id", "text", "category", "held_out"):
+                report((key,), "unknown field (expected id, text, category, held_out)")
+        held_out = item.get("held_out", False)
+        if not isinstance(held_out, bool):
+            report(("held_out",), f"expected true or false, got {_describe(held_out)}")
+            ok = False
         values = {}
         for key, required in (("id", True), ("text", True), ("category", False)):
             value = item.get(key, "")
@@ -704,7 +848,7 @@ class _Checker:
             if message:
                 report((key,), message)
                 ok = False
-        return Query(values["id"], values["text"], values["category"]) if ok else None
+        return Query(values["id"], values["text"], values["category"], held_out) if ok else None
 
     @staticmethod
     def check_unique_query(query, seen, position, report):

@@ -52,6 +52,18 @@ def envfloat(name, default):
     return _env_number(name, default, float, "a number")
 
 
+def envmapping(name):
+    """{key: value} from "key=value,key=value" (split at each pair's first "=")."""
+    value = os.environ.get(name, "").strip()
+    mapping = {}
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        key, sep, item = pair.partition("=")
+        if not sep or not key.strip() or not item.strip():
+            raise ImproperlyConfigured(f"{name}: {pair!r} is not key=value (pairs are separated by commas)")
+        mapping[key.strip()] = item.strip()
+    return mapping
+
+
 def database_from_url(url):
     """Turn sqlite:///path or postgres://user:pass@host:port/name into a DATABASES entry."""
     parts = urlsplit(url)
@@ -110,6 +122,7 @@ INSTALLED_APPS = [
     "evalplat.rating",
     "evalplat.analysis",
     "evalplat.console",
+    "evalplat.distill",
     "evalplat.demo",
     "django_ratelimit",
 ]
@@ -243,7 +256,16 @@ GENERATION_RETRY_DELAY = envint("GENERATION_RETRY_DELAY", 10, minimum=0)       #
 GENERATION_VLLM_TENSOR_PARALLEL_SIZE = envint("GENERATION_VLLM_TENSOR_PARALLEL_SIZE", 1, minimum=1)
 GENERATION_VLLM_GPU_MEMORY_UTILIZATION = envfloat("GENERATION_VLLM_GPU_MEMORY_UTILIZATION", 0.9)
 GENERATION_VLLM_MAX_MODEL_LEN = envint("GENERATION_VLLM_MAX_MODEL_LEN", 0)  # 0: the model's own limit
+GENERATION_VLLM_MAX_LORAS = envint("GENERATION_VLLM_MAX_LORAS", 4, minimum=1)  # adapters in one engine batch
+# > 0: engines serve LoRA adapters up to this rank from the start; 0: LoRA is switched on (one
+# engine restart) when the first request with an adapter arrives.
+GENERATION_VLLM_MAX_LORA_RANK = envint("GENERATION_VLLM_MAX_LORA_RANK", 0, minimum=0)
 GENERATION_OPENAI_BASE_URL = env("GENERATION_OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
+# MODEL=URL pairs: a model with its own server (one `vllm serve` per checkpoint); others use the base URL.
+GENERATION_OPENAI_SERVERS = envmapping("GENERATION_OPENAI_SERVERS")
+# ADAPTER=NAME pairs: the LoRA module name a server was started with (`--lora-modules NAME=PATH`)
+# for an adapter level; an adapter not listed is sent as written.
+GENERATION_OPENAI_LORA_MODULES = envmapping("GENERATION_OPENAI_LORA_MODULES")
 GENERATION_OPENAI_API_KEY = env("GENERATION_OPENAI_API_KEY", "")
 GENERATION_OPENAI_CONCURRENCY = envint("GENERATION_OPENAI_CONCURRENCY", 32, minimum=1)
 GENERATION_OPENAI_TIMEOUT = envfloat("GENERATION_OPENAI_TIMEOUT", 300.0)
@@ -263,7 +285,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Redis redelivers an unacknowledged task after this many seconds; it must be
 # longer than the longest generation chunk or a slow chunk would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 4 * 3600)}
-CELERY_TASK_ROUTES = {"evalplat.generation.tasks.run_chunk": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {"evalplat.generation.tasks.run_chunk": {"queue": "gpu"},
+                      "evalplat.distill.tasks.run_distillation": {"queue": "gpu"}}
 
 LOGGING = {
     "version": 1,

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("evalplat.generation.urls")),
     path("", include("evalplat.rating.urls")),
     path("", include("evalplat.analysis.urls")),
+    path("", include("evalplat.distill.urls")),
 ]

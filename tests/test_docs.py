@@ -6,7 +6,7 @@ from django.core.management import get_commands
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
-SETTING_READERS = re.compile(r"""\benv(?:bool|int|float)?\(\s*["']([A-Z_][A-Z0-9_]*)["']""")
+SETTING_READERS = re.compile(r"""\benv(?:bool|int|float|mapping)?\(\s*["']([A-Z_][A-Z0-9_]*)["']""")
 
 
 def settings_sources():

@@ -71,7 +71,8 @@ def answer_records(experiment):
         "id": a.pk, "variant": a.variant.code, "query": a.query.key, "query_text": a.query.text,
         "sample": a.sample, "status": a.status, "excluded": a.excluded, "exclusion_reason": a.exclusion_reason,
         "messages": a.messages, "text": a.text, "finish_reason": a.finish_reason, "model": a.model,
-        "model_hash": a.model_hash, "settings": a.settings, "seed": a.seed, "backend": a.backend,
+        "model_hash": a.model_hash, "adapter_hash": a.adapter_hash, "settings": a.settings, "seed": a.seed,
+        "backend": a.backend,
         "engine_version": a.engine_version, "prompt_tokens": a.prompt_tokens,
         "completion_tokens": a.completion_tokens, "latency_ms": a.latency_ms, "logprobs": a.logprobs,
     } for a in answers]

@@ -31,7 +31,7 @@ class VariantPreview:
 
     code: str
     levels: tuple[str, ...]                   # level name per factor, in the design's factor order
-    settings: tuple[tuple[str, object], ...]  # (generation key, value) set by its setting factors
+    settings: tuple[tuple[str, object], ...]  # (generation key, value) set by its setting and arm factors
     messages: tuple[tuple[str, str], ...]     # (role, content) of the chat prompt
 
 
@@ -101,7 +101,7 @@ def preview_design(design: Design, halfwidth: float = DEFAULT_HALFWIDTH) -> Desi
         prompt = compose_for_design(design, dict(zip(names, levels)), query)
         variants.append(VariantPreview(
             code=code, levels=tuple(levels),
-            settings=tuple((f.setting, getattr(prompt.settings, f.setting)) for f in design.factors if f.is_setting),
+            settings=tuple((key, getattr(prompt.settings, key)) for f in design.factors for key in f.settings),
             messages=tuple((m["role"], m["content"]) for m in prompt.messages)))
     rating = design.rating
     items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,

@@ -64,6 +64,7 @@ class ExperimentQuerySet(models.QuerySet):
             alias_report=alias_report(matrix.runs, design.levels_per_factor, names).as_dict(),
             system_template=design.system_template, user_template=design.user_template,
             generation=design.generation.as_dict(), rating=design.rating.as_dict(),
+            held_out_queries=[{"id": q.id, "text": q.text, "category": q.category} for q in design.held_out],
         )
         level_rows = []
         for position, factor in enumerate(design.factors):
@@ -124,6 +125,9 @@ class Experiment(models.Model):
     user_template = models.TextField()
     generation = models.JSONField(default=dict)
     rating = models.JSONField(default=dict)
+    # Queries the design keeps back for a confirmation run ({"id", "text", "category"}): never
+    # Query rows, so no answer is generated and no judgment made for them in this experiment.
+    held_out_queries = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ExperimentQuerySet.as_manager()

@@ -72,7 +72,7 @@ def generate_all(get_backend, requests):
 
 
 RESULT_FIELDS = ["status", "text", "finish_reason", "prompt_tokens", "completion_tokens", "latency_ms", "backend",
-                 "model_hash", "engine_version", "logprobs", "error", "generated_at", "claim_token", "lease_until"]
+                 "model_hash", "adapter_hash", "engine_version", "logprobs", "error", "generated_at", "claim_token", "lease_until"]
 
 
 def store_results(job, answers, results, token, max_attempts):
@@ -94,6 +94,7 @@ def store_results(job, answers, results, token, max_attempts):
             answer.prompt_tokens, answer.completion_tokens = result.prompt_tokens, result.completion_tokens
             answer.latency_ms, answer.backend, answer.generated_at = result.latency_ms, job.backend, now
             answer.model_hash, answer.engine_version = result.model_hash, result.engine_version[:100]
+            answer.adapter_hash = result.adapter_hash
             answer.logprobs = logprobs.pack(result.logprobs)
         elif answer.attempts >= max_attempts:
             answer.status = Answer.Status.FAILED

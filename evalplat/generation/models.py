@@ -146,6 +146,8 @@ class Answer(models.Model):
     latency_ms = models.PositiveIntegerField(default=0)
     backend = models.CharField(max_length=20, blank=True)
     model_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of a local model directory.")
+    adapter_hash = models.CharField(max_length=64, blank=True,
+                                    help_text="sha256 of the LoRA adapter directory the answer was made with, if any.")
     engine_version = models.CharField(max_length=100, blank=True)
     logprobs = models.JSONField(null=True, blank=True, help_text="Top-k token log-probabilities, columnar "
                                                                  "(see evalplat/generation/logprobs.py).")
@@ -179,7 +181,7 @@ class Answer(models.Model):
     def request(self):
         s = GenerationSettings.from_dict(self.settings)
         return GenerationRequest(
-            messages=tuple(self.messages), model=self.model, max_tokens=s.max_tokens,
+            messages=tuple(self.messages), model=self.model, adapter=s.adapter, max_tokens=s.max_tokens,
             temperature=s.temperature, top_p=s.top_p, seed=self.seed, logprobs=s.logprobs, key=self.key,
             **{name: getattr(s, name) for name in GenerationRequest.OPTIONAL_SAMPLING},
         )

@@ -46,7 +46,7 @@ EXPECTED = {
         "generation-temperature-string.toml:9: generation.temperature: expected a number, got '0.7' (a string)",
     ],
     "generation-unknown-key.toml": [
-        'generation-unknown-key.toml:9: generation.temprature: unknown setting (known: model, max_tokens, temperature, top_p, top_k, min_p, presence_penalty, frequency_penalty, repetition_penalty, samples, seed, logprobs)',
+        'generation-unknown-key.toml:9: generation.temprature: unknown setting (known: model, adapter, max_tokens, temperature, top_p, top_k, min_p, presence_penalty, frequency_penalty, repetition_penalty, samples, seed, logprobs)',
     ],
     "instructions-file-missing.toml": [
         "instructions-file-missing.toml:11: rating.instructions: instructions file 'nowhere.md' not found (paths are relative to the design file)",
@@ -133,7 +133,7 @@ EXPECTED = {
         "target-cannot-vary.toml:18: factors[2].target: 'generation.seed' describes the whole experiment and cannot vary by variant",
     ],
     "target-wrong-section.toml": [
-        "target-wrong-section.toml:18: factors[2].target: unknown target 'sampling.temperature' (a factor can set: generation.model, generation.max_tokens, generation.temperature, generation.top_p, generation.top_k, generation.min_p, generation.presence_penalty, generation.frequency_penalty, generation.repetition_penalty)",
+        "target-wrong-section.toml:18: factors[2].target: unknown target 'sampling.temperature' (a factor can set: generation.model, generation.adapter, generation.max_tokens, generation.temperature, generation.top_p, generation.top_k, generation.min_p, generation.presence_penalty, generation.frequency_penalty, generation.repetition_penalty)",
     ],
     "text-level-not-string.toml": [
         "text-level-not-string.toml:14: factors[1].levels.y: a text factor's level is a string, got 3 (a whole number)",
@@ -148,13 +148,38 @@ EXPECTED = {
         'unknown-placeholder.toml:4: prompt.system: unknown placeholder {tone} (known: a, query)',
     ],
     "unknown-target.toml": [
-        "unknown-target.toml:18: factors[2].target: unknown target 'generation.temp' (a factor can set: generation.model, generation.max_tokens, generation.temperature, generation.top_p, generation.top_k, generation.min_p, generation.presence_penalty, generation.frequency_penalty, generation.repetition_penalty)",
+        "unknown-target.toml:18: factors[2].target: unknown target 'generation.temp' (a factor can set: generation.model, generation.adapter, generation.max_tokens, generation.temperature, generation.top_p, generation.top_k, generation.min_p, generation.presence_penalty, generation.frequency_penalty, generation.repetition_penalty)",
     ],
     "unknown-top-level-key.toml": [
         'unknown-top-level-key.toml:2: foldovr: unknown field (expected one of: array, factors, foldover, generation, name, prompt, queries, question, rating, title)',
     ],
     "unused-text-factor.toml": [
         "unused-text-factor.toml:16: factors.b: text factor 'b' is not used by any {placeholder} in [prompt]",
+    ],
+    "arm-bad-generation.toml": [
+        'arm-bad-generation.toml:13: factors[1].levels.teacher.generation.seed: generation.seed cannot vary by variant (a level can set: model, adapter, max_tokens, temperature, top_p, top_k, min_p, presence_penalty, frequency_penalty, repetition_penalty)',
+        'arm-bad-generation.toml:14: factors[1].levels.student.generation.adapter: generation.adapter takes a string, got 7 (a whole number)',
+    ],
+    "arm-fills-unused-placeholder.toml": [
+        "arm-fills-unused-placeholder.toml:10: factors.arm: factor 'arm' fills {tone}, but [prompt] has no {tone}",
+    ],
+    "arm-mixed-levels.toml": [
+        "arm-mixed-levels.toml:14: factors[1].levels.student: expected a table like this factor's other levels, got 'runs/a' (a string) (a factor's levels are all values or all tables)",
+    ],
+    "arm-unknown-field.toml": [
+        'arm-unknown-field.toml:14: factors[1].levels.student.model: unknown field (an arm level sets text = {placeholder = "..."} and generation = {key = value})',
+    ],
+    "arm-with-target.toml": [
+        'arm-with-target.toml:12: factors[1].target: a factor whose levels are tables sets what its levels say; it takes no target',
+    ],
+    "every-query-held-out.toml": [
+        'every-query-held-out.toml:16: queries: every query is held out; at least one must be generated and rated',
+    ],
+    "query-held-out-not-bool.toml": [
+        "query-held-out-not-bool.toml:19: queries[1].held_out: expected true or false, got 'yes' (a string)",
+    ],
+    "two-factors-set-one-thing.toml": [
+        "two-factors-set-one-thing.toml:16: factors: factors 'arm' and 'temperature' both set generation.temperature",
     ],
 }
 

@@ -45,3 +45,53 @@ def test_the_user_turn_keeps_the_query_exactly(tmp_path):
 
 def test_tidy_collapses_blank_lines_and_spaces():
     assert tidy("A.  \n\n\n\nB  C ") == "A.\n\nB C"
+
+
+ARM_DESIGN = '''name = "arms"
+[prompt]
+system = "{system}"
+user = "{query}"
+[generation]
+model = "base"
+temperature = 0.7
+[[factors]]
+name = "arm"
+[factors.levels]
+teacher = { text = { system = "If you are not confident, say so plainly." } }
+student = { generation = { adapter = "runs/distilled/adapter" } }
+merged = { generation = { model = "runs/distilled/merged", temperature = 0.2 } }
+[[queries]]
+id = "q"
+text = "Hi"
+[[queries]]
+id = "later"
+text = "Kept back"
+held_out = true
+'''
+
+
+def test_an_arm_level_sets_a_prompt_and_settings_at_once(tmp_path):
+    path = tmp_path / "arms.toml"
+    path.write_text(ARM_DESIGN)
+    design = load_design(path)
+    arm = design.factor("arm")
+    assert arm.is_arm and not arm.is_text and arm.fills == ("system",)
+    assert arm.settings == ("adapter", "model", "temperature")
+    teacher = compose_for_design(design, {"arm": "teacher"}, design.queries[0])
+    assert teacher.messages[0] == {"role": "system", "content": "If you are not confident, say so plainly."}
+    assert (teacher.settings.model, teacher.settings.adapter, teacher.settings.temperature) == ("base", "", 0.7)
+    # A level that leaves a placeholder out fills it with "": no system message at all.
+    student = compose_for_design(design, {"arm": "student"}, design.queries[0])
+    assert student.messages == [{"role": "user", "content": "Hi"}]
+    assert (student.settings.model, student.settings.adapter) == ("base", "runs/distilled/adapter")
+    merged = compose_for_design(design, {"arm": "merged"}, design.queries[0])
+    assert (merged.settings.model, merged.settings.adapter, merged.settings.temperature) == (
+        "runs/distilled/merged", "", 0.2)
+
+
+def test_held_out_queries_are_kept_apart_from_the_rated_ones(tmp_path):
+    path = tmp_path / "arms.toml"
+    path.write_text(ARM_DESIGN)
+    design = load_design(path)
+    assert [q.id for q in design.queries] == ["q"]
+    assert [(q.id, q.held_out) for q in design.held_out] == [("later", True)]

@@ -83,3 +83,22 @@ def test_every_generation_key_is_a_typed_setting():
     from designs.spec import GENERATION_KEYS
 
     assert set(GENERATION_KEYS) == {f.name for f in fields(GenerationSettings)}
+
+
+def test_an_adapter_factor_takes_adapter_directories(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text('name = "a"\n[prompt]\nuser = "{query}"\n[generation]\nmodel = "base"\n'
+                    '[[factors]]\nname = "weights"\ntarget = "generation.adapter"\n[factors.levels]\n'
+                    'none = ""\ndistilled = "runs/x/adapter"\n[[queries]]\nid = "q"\ntext = "Hi"\n')
+    design = load_design(path)
+    factor = design.factor("weights")
+    assert factor.setting == "adapter" and [level.value for level in factor.levels] == ["", "runs/x/adapter"]
+
+
+def test_held_out_queries_in_a_jsonl_file(tmp_path):
+    (tmp_path / "queries.jsonl").write_text('{"id": "a", "text": "A?"}\n{"id": "b", "text": "B?", "held_out": true}\n')
+    path = tmp_path / "h.toml"
+    path.write_text('name = "h"\nqueries = "queries.jsonl"\n[prompt]\nsystem = "{s}"\nuser = "{query}"\n'
+                    '[generation]\nmodel = "m"\n[[factors]]\nname = "s"\n[factors.levels]\nx = ""\ny = "Y"\n')
+    design = load_design(path)
+    assert [q.id for q in design.queries] == ["a"] and [q.id for q in design.held_out] == ["b"]

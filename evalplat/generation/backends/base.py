@@ -4,6 +4,7 @@ Nothing here imports vllm, torch or Django: the web app and the planner use thes
 a worker that runs the `vllm` backend ever loads the engine.
 """
 import hashlib
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ class GenerationRequest:
     frequency_penalty: float | None = None
     repetition_penalty: float | None = None
     key: tuple = ()  # (variant code, query key, sample)
+    adapter: str = ""  # a LoRA adapter directory on `model`; "" for none
 
     # Sampling knobs the design file may set; None means "the engine's default".
     OPTIONAL_SAMPLING = ("top_k", "min_p", "presence_penalty", "frequency_penalty", "repetition_penalty")
@@ -34,13 +36,35 @@ class GenerationRequest:
         return {name: getattr(self, name) for name in self.OPTIONAL_SAMPLING if getattr(self, name) is not None}
 
 
+TAIL_FLOOR = -30.0  # log of "no measurable mass left": exp(-30) ~ 1e-13, below a float32 sum's rounding
+
+
+def tail_logprob(top_logprobs):
+    """log(1 - sum(exp(top))): the log of the probability mass outside the given alternatives."""
+    if not top_logprobs:
+        return 0.0
+    rest = 1.0 - math.fsum(math.exp(lp) for lp in top_logprobs)
+    return max(math.log(rest), TAIL_FLOOR) if rest > 0 else TAIL_FLOOR
+
+
 @dataclass(frozen=True)
 class TokenLogprob:
-    """One generated token, its log-probability, and the top alternatives at that position."""
+    """One generated token, its log-probability, and the top alternatives at that position.
+
+    Ids and the tail are known when the backend returned them (see evalplat/generation/logprobs.py).
+    """
 
     token: str
     logprob: float
     top: tuple = ()  # ((token, logprob), ...) best first
+    token_id: int | None = None
+    top_ids: tuple = ()  # the alternatives' vocabulary ids, in the order of `top`
+    tail_logprob: float | None = None  # log of the mass outside `top`
+
+    @property
+    def tail(self):
+        """log(1 - sum(exp(top))), from the stored value when there is one."""
+        return self.tail_logprob if self.tail_logprob is not None else tail_logprob([lp for _, lp in self.top])
 
 
 @dataclass
@@ -54,6 +78,7 @@ class GenerationResult:
     error: str = ""  # non-empty: the request failed and the other fields mean nothing
     engine_version: str = ""
     model_hash: str = ""
+    adapter_hash: str = ""
 
     @property
     def ok(self):
@@ -88,7 +113,7 @@ class Stopwatch:
 
 
 def local_model_hash(model):
-    """sha256 over a local model directory's file names and contents, or '' for a hub id.
+    """sha256 over a local model (or adapter) directory's file names and contents, or '' for a hub id.
 
     Recorded with each answer so a result can be traced to the exact weights, even when a
     directory is later overwritten in place.

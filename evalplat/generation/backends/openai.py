@@ -5,6 +5,14 @@ errors are retried with exponential backoff and jitter; whatever still fails is 
 request's result, never raised, so one bad request cannot sink a chunk. Results come back in
 input order. The server's reply is untrusted: anything that is not the documented shape is a
 per-request error saying what was wrong.
+
+Checkpoints and adapters: a model can have a server of its own (`servers`, model -> base URL:
+one `vllm serve` per checkpoint), and an adapter level is addressed as vLLM's named LoRA modules
+are, by the request's `model` field (`vllm serve BASE --enable-lora --lora-modules NAME=PATH`;
+`lora_modules` maps an adapter directory to its NAME, else the level's text is sent as written).
+A vLLM server (it answers GET /version) is asked for token ids with the log-probabilities
+(`return_tokens_as_token_ids`), which a distillation loss needs; other servers are not sent
+that extension.
 """
 import asyncio
 import random
@@ -26,8 +34,11 @@ class MalformedReply(ValueError):
 class OpenAIBackend(Backend):
     name = "openai"
 
-    def __init__(self, base_url, *, api_key="", concurrency=32, timeout=300.0, retries=5, backoff=0.5):
+    def __init__(self, base_url, *, api_key="", concurrency=32, timeout=300.0, retries=5, backoff=0.5,
+                 servers=None, lora_modules=None):
         self.base_url = base_url.rstrip("/")
+        self.servers = {model: url.rstrip("/") for model, url in (servers or {}).items()}
+        self.lora_modules = dict(lora_modules or {})
         self.api_key = api_key
         self.concurrency = concurrency
         self.timeout = timeout
@@ -37,25 +48,37 @@ class OpenAIBackend(Backend):
     def generate(self, requests):
         return asyncio.run(self._generate_all(requests))
 
+    def server_for(self, request):
+        return self.servers.get(request.model, self.base_url)
+
+    def served_model(self, request):
+        """The request's `model` field: an adapter's LoRA module name, else the model."""
+        return self.lora_modules.get(request.adapter, request.adapter) if request.adapter else request.model
+
     async def _generate_all(self, requests):
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         gate = asyncio.Semaphore(self.concurrency)
-        async with httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout,
-                                     limits=limits) as client:
-            engine_version = await self._engine_version(client)
+        urls = sorted({self.server_for(r) for r in requests})
+        clients = {url: httpx.AsyncClient(base_url=url, headers=headers, timeout=self.timeout, limits=limits)
+                   for url in urls}
+        try:
+            versions = dict(zip(urls, await asyncio.gather(*(self._engine_version(clients[u], u) for u in urls))))
 
             async def one(request):
+                url = self.server_for(request)
                 async with gate:
-                    result = await self._generate_one(client, request)
-                result.engine_version = engine_version
+                    result = await self._generate_one(clients[url], request, versions[url].startswith("vllm "))
+                result.engine_version = versions[url]
                 return result
 
             return await asyncio.gather(*(one(r) for r in requests))
+        finally:
+            await asyncio.gather(*(client.aclose() for client in clients.values()))
 
-    async def _engine_version(self, client):
+    async def _engine_version(self, client, url):
         """vLLM's server answers GET /version; other servers may not, which is fine."""
-        root = self.base_url.removesuffix("/v1")
+        root = url.removesuffix("/v1")
         try:
             reply = await client.get(root + "/version", timeout=min(self.timeout, 10.0))
             version = reply.json().get("version") if reply.status_code == 200 else None
@@ -63,8 +86,8 @@ class OpenAIBackend(Backend):
             return ""
         return f"vllm {version}" if isinstance(version, str) else ""
 
-    async def _generate_one(self, client, request):
-        body = request_body(request)
+    async def _generate_one(self, client, request, is_vllm):
+        body = request_body(request, self.served_model(request), token_ids=is_vllm)
         watch = Stopwatch()
         last_problem, retry_after = "", None
         for attempt in range(self.retries + 1):
@@ -77,7 +100,7 @@ class OpenAIBackend(Backend):
                 last_problem = f"timed out after {self.timeout:g}s ({type(exc).__name__})"
                 continue
             except httpx.TransportError as exc:
-                last_problem = f"could not reach {self.base_url}: {type(exc).__name__}: {exc}"
+                last_problem = f"could not reach {client.base_url}: {type(exc).__name__}: {exc}"
                 continue
             if reply.status_code in RETRY_STATUS:
                 last_problem = f"HTTP {reply.status_code}: {reply.text[:ERROR_BODY_CHARS]}"
@@ -101,9 +124,9 @@ class OpenAIBackend(Backend):
         return max(delay, min(retry_after or 0.0, MAX_BACKOFF_SECONDS))
 
 
-def request_body(request):
+def request_body(request, model, token_ids=False):
     body = {
-        "model": request.model,
+        "model": model,
         "messages": list(request.messages),
         "max_tokens": request.max_tokens,
         "temperature": request.temperature,
@@ -115,6 +138,8 @@ def request_body(request):
     if request.logprobs:
         body["logprobs"] = True
         body["top_logprobs"] = request.logprobs
+        if token_ids:
+            body["return_tokens_as_token_ids"] = True  # vLLM's extension: "token_id:N" instead of text
     return body
 
 

@@ -53,7 +53,8 @@ class Command(BaseCommand):
     def show_factors(self, design):
         self.stdout.write("Factors (first level is the baseline)")
         for factor in design.factors:
-            kind = f"sets {factor.target}" if factor.is_setting else f"fills {{{factor.name}}}"
+            kind = (f"sets {factor.target}" if factor.is_setting else f"fills {{{factor.name}}}" if factor.is_text
+                    else "sets " + ", ".join([f"{{{n}}}" for n in factor.fills] + [f"generation.{k}" for k in factor.settings]))
             levels = ", ".join(level.name for level in factor.levels)
             self.stdout.write(f"  {factor.name:<16} {len(factor.levels)} levels, {kind}: {levels}")
         self.stdout.write("")
