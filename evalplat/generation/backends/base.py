@@ -43,7 +43,9 @@ def tail_logprob(top_logprobs):
     """log(1 - sum(exp(top))): the log of the probability mass outside the given alternatives."""
     if not top_logprobs:
         return 0.0
-    rest = 1.0 - math.fsum(math.exp(lp) for lp in top_logprobs)
+    # min(lp, 0): a log-probability above 0 is malformed input (replay files refuse it); it must
+    # not overflow exp() on the way to being refused.
+    rest = 1.0 - math.fsum(math.exp(min(lp, 0.0)) for lp in top_logprobs)
     return max(math.log(rest), TAIL_FLOOR) if rest > 0 else TAIL_FLOOR
 
 

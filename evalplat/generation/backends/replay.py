@@ -17,6 +17,8 @@ from designs import limits
 from evalplat.generation import logprobs
 from evalplat.generation.backends.base import Backend, GenerationResult
 
+LOGPROB_ROUNDING = 1e-4  # engines round; a log-probability this far above 0 is still "0"
+
 MAX_PROBLEMS = 20
 
 
@@ -116,6 +118,8 @@ def _logprobs(items):
                 raise ValueError(f"logprobs[{index}].token: {problem}")
             if not math.isfinite(value):
                 raise ValueError(f"logprobs[{index}].logprob: {value!r} is not a finite number")
+            if value > LOGPROB_ROUNDING:
+                raise ValueError(f"logprobs[{index}].logprob: {value!r} is above 0; a log-probability is at most 0")
     return tokens
 
 
