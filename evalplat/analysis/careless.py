@@ -65,6 +65,7 @@ def fit_careless(rows, rater, prior_sd=2.5, tol=1e-7):
     attentive = np.ones(len(inverse))
     fit = fit_pairs(rows, prior_sd=prior_sd)
     posterior = np.zeros(n_raters)
+    em_converged = False
     for iteration in range(1, MAX_EM_STEPS + 1):
         model_ll = row_loglik(rows, fit.params, rows.x.shape[1])[inverse]
         clicker_ll = np.log(_interval_mass(q, rows.lo, rows.hi))[inverse]
@@ -82,7 +83,10 @@ def fit_careless(rows, rater, prior_sd=2.5, tol=1e-7):
         change = np.max(np.abs(new_posterior - posterior))
         posterior = new_posterior
         if change < tol:
+            em_converged = True
             break
+    # An EM stopped by its cap has not found the mixture's maximum, whatever the last weighted fit says.
+    fit = replace(fit, converged=fit.converged and em_converged)
     return CarelessFit(fit=fit, share=share, rater_careless=posterior, clicker_distribution=q,
                        weight=attentive, iterations=iteration)
 

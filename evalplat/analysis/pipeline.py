@@ -136,7 +136,8 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
     sample = diagnostics.DiagnosticSample.of(used, estimate)
     notes = diagnostics.identifiability_notes(variants, dummies, _distinct_outcomes(used), estimate)
     if not estimate.fit.converged:
-        notes.append("The fit did not fully converge; treat the numbers with care.")
+        notes.append(f"The fit did not converge (it stopped after {estimate.fit.iterations} steps without reaching "
+                     f"the maximum), so these estimates are not the model's answer; do not rely on them.")
     return AnalysisResult(
         effects=effects,
         interval_method=estimate.interval_method,
