@@ -50,7 +50,7 @@ def _update_clicker_distribution(q, lo, hi, weight, n_categories):
     return counts / counts.sum()
 
 
-def fit_careless(rows, rater, prior_sd=2.5, tol=1e-7):
+def fit_careless(rows, rater, penalty=None, tol=1e-7):
     """Fit the mixture; `rows` is collapsed PairData (its `inverse` maps judgments to rows).
 
     `rater` holds each judgment's rater index (>= 0 for every judgment).
@@ -63,7 +63,7 @@ def fit_careless(rows, rater, prior_sd=2.5, tol=1e-7):
     q = np.full(k, 1.0 / k)
     share = 0.05
     attentive = np.ones(len(inverse))
-    fit = fit_pairs(rows, prior_sd=prior_sd)
+    fit = fit_pairs(rows, penalty=penalty)
     posterior = np.zeros(n_raters)
     em_converged = False
     for iteration in range(1, MAX_EM_STEPS + 1):
@@ -79,7 +79,7 @@ def fit_careless(rows, rater, prior_sd=2.5, tol=1e-7):
         clicker_rows = np.bincount(inverse, weights=1.0 - attentive, minlength=len(base_weight))
         q = _update_clicker_distribution(q, rows.lo, rows.hi, clicker_rows, k)
         rows.weight = np.bincount(inverse, weights=attentive, minlength=len(base_weight))
-        fit = fit_pairs(rows, prior_sd=prior_sd, start=fit.params)
+        fit = fit_pairs(rows, penalty=penalty, start=fit.params)
         change = np.max(np.abs(new_posterior - posterior))
         posterior = new_posterior
         if change < tol:

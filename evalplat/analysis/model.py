@@ -36,15 +36,20 @@ The log-likelihood is concave in (beta, gamma, t) because log(F(a) - F(b)) is co
 log-concave F (Pratt 1981) and a, b are linear in the parameters, but not necessarily in u, so
 Newton's method is damped (Levenberg-Marquardt: a ridge is added until the step is an ascent
 direction) and uses step halving.  A fit that stops at the step cap, or whose line search
-stalls, reports ``converged=False``.  A weak Gaussian prior N(0, prior_sd^2) on beta and gamma
-(default sd 2.5 on the log-odds scale, as in Gelman et al. 2008's weakly informative priors)
-keeps estimates finite under separation or when a factor never varies within judged pairs; pass
-``prior_sd=None`` for the plain MLE.
+stalls, reports ``converged=False``.
+
+Without a `Penalty` the fit is the plain MLE.  A `Penalty` is a Gaussian prior N(0, sd^2) on
+each *centred* level effect (a level's effect minus its factor's mean level effect) and on the
+position bias: it keeps estimates finite under separation, or when a factor never varies within
+judged pairs, and unlike a prior on the treatment-coded contrasts it does not depend on which
+level is the baseline (the centred effects are the same whichever level comes first).  Whether
+one is needed is decided by `separation.find_separation`; `estimate.estimate_effects` applies it
+only then, unless asked otherwise.
 
 Rows with identical (pair, outcome) are collapsed into one weighted row before fitting, which
 makes a million judgments on a few dozen variants cost as much as a few thousand.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
@@ -185,6 +190,27 @@ def collapse(left, right, lo, hi, weight, dummies, scale):
     )
 
 
+@dataclass(frozen=True)
+class Penalty:
+    """N(0, sd^2) on centred level effects and on the position bias (see the module docstring).
+
+    `factor_columns` holds, per factor, the (start, stop) of its treatment-coded columns; columns
+    in none of them (a covariate, an interaction, the position bias) get N(0, sd^2) themselves.
+    For a factor of L levels, with beta_0 = 0 for the baseline, sum_l (beta_l - mean beta)^2
+    = beta^T (I - 11^T / L) beta over its L - 1 columns: that is the block of the precision.
+    """
+    sd: float
+    factor_columns: tuple[tuple[int, int], ...]
+
+    def precision(self, n):
+        """Precision matrix over the first n parameters (effects, extra columns, position bias)."""
+        matrix = np.eye(n)
+        for start, stop in self.factor_columns:
+            size = stop - start
+            matrix[start:stop, start:stop] -= np.full((size, size), 1.0 / (size + 1))
+        return matrix / self.sd ** 2
+
+
 @dataclass
 class Fit:
     beta: np.ndarray          # treatment-coded effects
@@ -195,8 +221,7 @@ class Fit:
     converged: bool
     iterations: int
     scale: Scale
-    prior_sd: float | None
-    notes: list = field(default_factory=list)
+    penalty: Penalty | None   # None: the plain maximum-likelihood estimate
 
     @property
     def params(self):
@@ -253,12 +278,16 @@ def row_loglik(data, params, p):
         return np.log(_interval_probability(a, b))
 
 
-def _prior_precision(p, m, prior_sd):
-    beta_precision = 0.0 if prior_sd is None else 1.0 / prior_sd ** 2
-    return np.concatenate([np.full(p + 1, beta_precision), np.full(m, 1.0 / THRESHOLD_PRIOR_SD ** 2)])
+def _prior_precision(p, m, penalty):
+    """The prior's precision over (beta, gamma, u): the penalty's block, then the thresholds'."""
+    precision = np.zeros((p + 1 + m, p + 1 + m))
+    if penalty is not None:
+        precision[:p + 1, :p + 1] = penalty.precision(p + 1)
+    precision[p + 1:, p + 1:] = np.eye(m) / THRESHOLD_PRIOR_SD ** 2
+    return precision
 
 
-def loglik_grad_hess(data, params, p, prior_sd, want_hessian=True, want_scores=False):
+def loglik_grad_hess(data, params, p, penalty=None, want_hessian=True, want_scores=False):
     """Penalised log-likelihood, its gradient and Hessian (FastChat's bt_loss_and_grad shape)
     in (beta, gamma, u).
 
@@ -278,14 +307,14 @@ def loglik_grad_hess(data, params, p, prior_sd, want_hessian=True, want_scores=F
     w = data.weight
     x1 = np.column_stack([data.x, np.ones(len(w))])          # columns of beta and gamma
     m = A_hi.shape[1]
-    precision = _prior_precision(p, m, prior_sd)
-    value = float(w @ np.log(prob)) - 0.5 * float(precision @ params ** 2)
+    precision = _prior_precision(p, m, penalty)
+    value = float(w @ np.log(prob)) - 0.5 * float(params @ precision @ params)
     d_eta = -(g_a + g_b)
     _, jacobian = Scale.ordered_thresholds(params[p + 1:])
     d_t = g_a[:, None] * A_hi + g_b[:, None] * A_lo
     grad_t = d_t.T @ w
     d_u = d_t @ jacobian
-    grad = np.concatenate([x1.T @ (w * d_eta), d_u.T @ w]) - precision * params
+    grad = np.concatenate([x1.T @ (w * d_eta), d_u.T @ w]) - precision @ params
     hess = None
     if want_hessian:
         h_aa = df_a / prob - g_a ** 2
@@ -303,7 +332,7 @@ def loglik_grad_hess(data, params, p, prior_sd, want_hessian=True, want_scores=F
             # t_j depends on u_i (i <= j) through exp(u_i), so d2t_j/du_i2 = exp(u_i).
             curvature = np.exp(params[p + 1:]) * np.cumsum(grad_t[::-1])[::-1]
             hess[p + 1:, p + 1:] = jacobian.T @ tt @ jacobian + np.diag(curvature)
-        hess -= np.diag(precision)
+        hess -= precision
     scores = np.column_stack([x1 * d_eta[:, None], d_u]) if want_scores else None
     return value, grad, hess, scores
 
@@ -325,8 +354,9 @@ def _ascent_step(hess, grad):
         return np.linalg.solve(factor.T, np.linalg.solve(factor, grad))
 
 
-def fit_pairs(data, prior_sd=2.5, start=None, tol=1e-9):
-    """Maximise the (penalised) likelihood of PairData by damped Newton steps with step halving.
+def fit_pairs(data, penalty=None, start=None, tol=1e-9):
+    """Maximise the likelihood of PairData (penalised when `penalty` is given) by damped Newton
+    steps with step halving.
 
     Converged means the Newton decrement grad^T step fell below ``tol`` (the objective is within
     ``tol`` of a local maximum of its quadratic model); a fit stopped by MAX_NEWTON_STEPS or by a
@@ -338,7 +368,7 @@ def fit_pairs(data, prior_sd=2.5, start=None, tol=1e-9):
     if start is None and m:
         # Start thresholds from the marginal tie / strength shares of the rows.
         params[p + 1:] = data.scale.start_thresholds(data.lo, data.hi, data.weight)
-    value, grad, hess, _ = loglik_grad_hess(data, params, p, prior_sd)
+    value, grad, hess, _ = loglik_grad_hess(data, params, p, penalty)
     converged = False
     iteration = 0
     for iteration in range(1, MAX_NEWTON_STEPS + 1):
@@ -349,7 +379,7 @@ def fit_pairs(data, prior_sd=2.5, start=None, tol=1e-9):
         size = 1.0
         while size > 1e-10:
             candidate = params + size * step
-            new_value, new_grad, new_hess, _ = loglik_grad_hess(data, candidate, p, prior_sd)
+            new_value, new_grad, new_hess, _ = loglik_grad_hess(data, candidate, p, penalty)
             if new_value >= value - 1e-12 * abs(value):
                 break
             size /= 2
@@ -362,7 +392,7 @@ def fit_pairs(data, prior_sd=2.5, start=None, tol=1e-9):
     loglik = float(data.weight @ row_loglik(data, params, p))
     return Fit(
         beta=params[:p], gamma=float(params[p]), threshold_parameters=params[p + 1:], information=-hess,
-        loglik=loglik, converged=converged, iterations=iteration, scale=data.scale, prior_sd=prior_sd,
+        loglik=loglik, converged=converged, iterations=iteration, scale=data.scale, penalty=penalty,
     )
 
 

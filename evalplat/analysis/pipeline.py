@@ -12,8 +12,8 @@ from . import agreement, diagnostics
 from .effects import best_combination, effect_rows, quantile
 from .estimate import MIN_CLUSTERS, Settings, estimate_effects, prepare
 from .result import (Agreement, Aliasing, AnalysisResult, BestCombination, BothBad, CarelessSummary,
-                     DesignContext, Effect, ExcludedRater, Factor, GoldSummary, PositionBias, ScaleInfo,
-                     VariantLevels)
+                     DesignContext, Effect, ExcludedRater, Factor, GoldSummary, PenaltySummary, PositionBias,
+                     ScaleInfo, VariantLevels)
 from .robustness import robustness_table
 from .words import plural
 
@@ -90,6 +90,17 @@ def _distinct_outcomes(judgments):
     return judgments.subset(np.sort(np.unique(key, return_index=True)[1]))
 
 
+def penalty_summary(variants, estimate, settings):
+    separating = []
+    if estimate.separation.separated:
+        direction = estimate.separation.direction
+        separating = [f"{f}={level}" for (f, level), d in zip(variants.effect_labels(), direction) if d != 0]
+        if direction[-1] != 0:
+            separating.append("position bias")
+    return PenaltySummary(setting=settings.penalty, applied=estimate.fit.penalty is not None,
+                          reason=estimate.penalty_reason, sd=settings.prior_sd, separating=separating)
+
+
 def best_tested_variant(variants, beta):
     """The run with the highest estimated utility (the best combination may not be a run)."""
     return variants.ids[int(np.argmax(variants.dummies() @ beta))]
@@ -125,7 +136,7 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
     used = prepare(kept, settings)
     if len(used) == 0:
         raise ValueError("no judgments left to analyse after setting aside gold items and excluded raters")
-    estimate = estimate_effects(dummies, used, settings)
+    estimate = estimate_effects(dummies, used, settings, factor_columns=variants.factor_columns())
     df = estimate.df
     effects = [Effect(**row) for row in effect_rows(
         variants, estimate.beta, estimate.std_errors("model")[:-1], estimate.std_errors("robust")[:-1],
@@ -152,7 +163,8 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
         variants=[VariantLevels(variant=v, levels=variants.level_names(i)) for i, v in enumerate(variants.ids)],
         scale=ScaleInfo(categories=scale.category_names, thresholds=[float(t) for t in estimate.fit.thresholds]),
         converged=bool(estimate.fit.converged),
-        prior_sd=settings.prior_sd,
+        prior_sd=settings.prior_sd if estimate.fit.penalty is not None else None,
+        penalty=penalty_summary(variants, estimate, settings),
         settings=settings,
         design=design or DesignContext(),
         best_combination=BestCombination(**best_combination(variants, estimate.beta, estimate.covariance[:-1, :-1], df)),

@@ -201,7 +201,7 @@ def report_context(result):
         "aliasing": result.aliasing,
         "variants": [{"id": v.variant, "levels": [v.levels[f.name] for f in result.factors]} for v in result.variants],
         "factor_names": [f.name for f in result.factors],
-        "prior_sd": result.prior_sd,
+        "penalty_note": result.penalty.statement() if result.penalty else "",
         "both_bad": result.both_bad,
         "scale": ", ".join(result.scale.categories),
     }

@@ -90,7 +90,7 @@ class Command(BaseCommand):
         context = DesignContext(name=design.name, title=f"Simulation: {design.title}", question=design.question,
                                 array=matrix.array_name, foldover=matrix.foldover)
         with analysis_threads():
-            result = run_analysis(variants, judgments, settings_from(options), design=context,
+            result = run_analysis(variants, judgments, settings_from(options, design.analysis), design=context,
                                   rng=np.random.default_rng(options["seed"]))
         labels = variants.effect_labels()
         result = replace(result, simulation={
