@@ -2,7 +2,7 @@
 
 Both render one `DesignPreview`, so the shell and the browser cannot disagree about a design.
 It lives in the analysis app, downstream of designs and experiments, because the judgments
-estimate runs the analysis model on simulations (`power.judgments_needed`, called here only).
+estimate runs the analysis model on simulations (`power.power_plan`, called here only).
 Nothing here touches the database.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from designs.prompts import compose_for_design
 from designs.schedule import plan_pairs, schedule_efficiency
 from designs.spec import Design, DesignError, Query, problem_at
 from designs.tables import variant_rows
-from evalplat.analysis.power import judgments_needed
+from evalplat.analysis.power import PowerPlan, power_plan
 
 # Judgments the efficiency figure is measured over: enough for every query and
 # variant to be used several times, small enough for plan to answer at once.
@@ -40,8 +40,8 @@ class DesignPreview:
     """Everything `plan` reports about a design, typed.
 
     `efficiency[i]` is the pair scheduler's information per judgment on factor i relative to
-    the mirror-pair bound, over `efficiency_sample` scheduled judgments; `judgments_needed`
-    is the estimate for a 95% interval of +/- `halfwidth` log-odds on every main effect.
+    the mirror-pair bound, over `efficiency_sample` scheduled judgments; `power` is the estimate
+    for a 95% interval of +/- `halfwidth` log-odds on every main effect, with what it assumed.
     """
 
     design: Design
@@ -53,7 +53,12 @@ class DesignPreview:
     efficiency: tuple[float, ...]
     efficiency_sample: int
     halfwidth: float
-    judgments_needed: int
+    power: PowerPlan
+
+    @property
+    def judgments_needed(self) -> int:
+        """Items raters do for the target, attention items included."""
+        return self.power.judgments
 
     @property
     def factor_names(self) -> tuple[str, ...]:
@@ -113,5 +118,5 @@ def preview_design(design: Design, halfwidth: float = DEFAULT_HALFWIDTH) -> Desi
         n_answers=matrix.n_runs * len(design.queries) * design.generation.samples,
         efficiency=tuple(float(efficiency[i]) for i in range(len(names))), efficiency_sample=EFFICIENCY_SAMPLE,
         halfwidth=halfwidth,
-        judgments_needed=judgments_needed(design, target_halfwidth=halfwidth, seed=design.generation.seed),
+        power=power_plan(design, target_halfwidth=halfwidth, seed=design.generation.seed),
     )

@@ -91,4 +91,6 @@ class Command(BaseCommand):
         for name, efficiency in preview.factor_efficiency:
             out(f"  {name:<16} {efficiency:.2f}")
         out(f"Judgments needed for a 95% interval of +/-{preview.halfwidth} log-odds on every main effect: "
-            f"about {preview.judgments_needed}")
+            f"about {preview.judgments_needed}, assuming")
+        for line in preview.power.assumptions():
+            out(f"  {line}")
