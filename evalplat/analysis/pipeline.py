@@ -9,7 +9,7 @@ import numpy as np
 from designs.aliasing import alias_report
 
 from . import agreement, diagnostics
-from .effects import best_combination, effect_rows, quantile
+from .effects import best_combination, effect_rows, quantile, tie_edge
 from .estimate import MIN_CLUSTERS, Settings, estimate_effects, prepare
 from .result import (Agreement, Aliasing, AnalysisResult, BestCombination, BothBad, CarelessSummary,
                      DesignContext, Effect, ExcludedRater, Factor, GoldSummary, PenaltySummary, PositionBias,
@@ -140,7 +140,7 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
     df = estimate.df
     effects = [Effect(**row) for row in effect_rows(
         variants, estimate.beta, estimate.std_errors("model")[:-1], estimate.std_errors("robust")[:-1],
-        estimate.std_errors()[:-1], df)]
+        estimate.std_errors()[:-1], df, edge=tie_edge(estimate.fit))]
     scale = estimate.fit.scale
     keys, values = agreement.oriented_values(used, scale)
     units = agreement.item_codes(keys)
@@ -167,7 +167,8 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
         penalty=penalty_summary(variants, estimate, settings),
         settings=settings,
         design=design or DesignContext(),
-        best_combination=BestCombination(**best_combination(variants, estimate.beta, estimate.covariance[:-1, :-1], df)),
+        best_combination=BestCombination(**best_combination(variants, estimate.beta, estimate.covariance[:-1, :-1], df,
+                                                          edge=tie_edge(estimate.fit))),
         careless=_careless_summary(estimate, used),
         gold=GoldSummary(items=gold["items"], accuracy=gold["accuracy"]),
         exclusion_rule=(f"raters with at least {settings.gold_min_items} gold items and gold accuracy below "

@@ -109,9 +109,11 @@ class Effect(JsonMixin):
     ci_high: float
     p_value: float | None
     p_holm: float | None
-    win_probability: float
+    win_probability: float             # share of comparisons with the baseline where this level is preferred
     win_low: float
     win_high: float
+    tie_probability: float             # ... called about the same (0 on a scale without ties)
+    loss_probability: float            # ... where the baseline is preferred
 
     @property
     def significant(self):
@@ -149,8 +151,18 @@ class VariantLevels(JsonMixin):
 
 @dataclass(frozen=True)
 class ScaleInfo(JsonMixin):
+    """The categories the judgments used (low to high) and the ordered thresholds t."""
     categories: list[str]
     thresholds: list[float]
+
+    @property
+    def ties(self):
+        return "tie" in self.categories
+
+    @property
+    def tie_edge(self):
+        """effects.tie_edge of the fit: t1 on a scale with ties, else 0."""
+        return self.thresholds[0] if self.ties else 0.0
 
 
 @dataclass(frozen=True)
@@ -173,6 +185,8 @@ class BestCombination(JsonMixin):
     win_rate: float
     win_low: float
     win_high: float
+    tie_rate: float
+    loss_rate: float
     variant: str | None
 
 
