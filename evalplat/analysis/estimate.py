@@ -154,7 +154,7 @@ def estimate_effects(dummies, judgments, settings=Settings(), start=None, factor
     scores = judgment_scores * weight[:, None]
     information = fit.information
     if careless is not None:
-        mixture = mixture_information(careless, fit.information, judgment_scores, judgments.rater, rows)
+        mixture = mixture_information(careless, fit.information, judgment_scores, judgments.rater, p)
         if mixture is not None:
             information, scores = mixture
     robust = two_way_cluster_covariance(information, scores, judgments.query, judgments.rater)

@@ -9,11 +9,9 @@ from django.core.management import CommandError, call_command
 
 from designs.matrix import design_matrix
 from designs.spec import load_design
-from evalplat.analysis.estimate import Settings, estimate_effects
 from evalplat.analysis.management.commands.simulate import Command as Simulate
-from evalplat.analysis.power import CALIBRATION_EFFECT, judgments_needed, pilot_items
+from evalplat.analysis.power import CALIBRATION_EFFECT, judgments_needed
 from evalplat.analysis.simulate import SimulatedRaters, simulate_judgments
-from evalplat.analysis.tables import treatment_dummies
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "designs" / "examples" / "honesty-tone.toml"
 
@@ -52,7 +50,7 @@ def test_judgments_needed_is_quick_and_scales_with_the_target():
     wide = judgments_needed(design, target_halfwidth=0.3, seed=0)
     elapsed = time.perf_counter() - started
     narrow = judgments_needed(design, target_halfwidth=0.15, seed=0)
-    assert elapsed < 5
+    assert elapsed < 10          # under load: about 3 s on an idle core (32 simulated studies)
     # A half as wide interval needs about four times as many; the simulation check (whose own
     # Monte-Carlo error is added to the target) and the degrees of freedom move it a little.
     assert 3.2 < narrow / wide < 5.6
@@ -66,9 +64,8 @@ def test_at_plans_number_the_mean_widest_reported_half_width_is_on_target(name):
     The studies are laid out as the rating app would (per_rater items of which gold_rate are
     attention items, overlap repeats), on schedules plan never saw, and analysed by run_analysis."""
     from evalplat.analysis.pipeline import run_analysis
-    from evalplat.analysis.power import effect_items_per_rater, power_plan
-    from evalplat.analysis.simulate import SimulatedRaters
     from evalplat.analysis.management.commands.simulate import design_variants
+    from evalplat.analysis.power import effect_items_per_rater, power_plan
 
     design = load_design(EXAMPLE.parent / f"{name}.toml")
     plan = power_plan(design, target_halfwidth=0.25, seed=0)
