@@ -16,6 +16,9 @@ from .robust import two_way_cluster_covariance
 THIN_CATEGORY_JUDGMENTS = 150
 THIN_CATEGORY_QUERIES = 5
 MAX_INTERACTION_PAIRS = 28     # all pairs of up to 8 two-level factors
+# Below this share of a main effect's information (SE 5x a main effect's) an interaction's
+# interval says nothing; it is reported as not estimable with the schedule.
+MIN_INTERACTION_INFORMATION = 1 / 25
 SEPARATION_EFFECT = 5.0        # |log-odds| beyond this with the prior active signals separation
 # Beyond this growth of an effect's SE once length/format are in the model, the factor and the
 # covariates move together too closely for a share "explained" to mean anything.
@@ -58,36 +61,59 @@ def identifiability_notes(variants, dummies, judgments, estimate):
     return notes
 
 
-def interaction_effects(variants, dummies, judgments, settings):
-    """Each two-factor interaction of two-level factors that the judged pairs can estimate,
-    fitted one at a time next to all main effects (model-based and robust errors as usual)."""
+def interaction_effects(variants, dummies, judgments, settings, main_se=None):
+    """Each two-factor interaction of two-level factors, fitted one at a time next to all main
+    effects (model-based and robust errors as usual), with the information the judged pairs
+    carry about it: (typical main-effect SE / its SE)^2.
+
+    A pair that differs in both factors of a mirror pair says nothing about their interaction
+    (its interaction column is the mean of the two main-effect columns), so a schedule of
+    mirror pairs leaves interactions all but unseen; below MIN_INTERACTION_INFORMATION of a main
+    effect's information the interaction is reported as not estimable with this schedule
+    rather than with an estimate whose interval spans everything."""
     two_level = [f for f, names in enumerate(variants.levels) if len(names) == 2]
     pairs = list(combinations(two_level, 2))
+    if not pairs:
+        return {"skipped": ("No interactions are fitted: they are fitted between two-level factors, and this design "
+                            f"has {len(two_level) or 'no'} two-level factor{'' if len(two_level) == 1 else 's'}."),
+                "effects": []}
     if len(pairs) > MAX_INTERACTION_PAIRS:
         return {"skipped": f"{len(pairs)} factor pairs; interactions are fitted only for up to "
                            f"{MAX_INTERACTION_PAIRS} pairs", "effects": []}
     columns = variants.factor_columns()
+    typical = float(np.median(main_se)) if main_se is not None and len(main_se) else None
     results = []
     for f, g in pairs:
+        names = [variants.factors[f], variants.factors[g]]
         product = dummies[:, columns[f].start] * dummies[:, columns[g].start]
         augmented = np.column_stack([dummies, product])
         x = augmented[judgments.left] - augmented[judgments.right]
         rows = np.unique(np.column_stack([x, np.ones(len(x))]), axis=0)
         if np.linalg.matrix_rank(rows) < augmented.shape[1] + 1:
-            results.append({"factors": [variants.factors[f], variants.factors[g]], "estimable": False})
+            results.append({"factors": names, "estimable": False,
+                            "reason": "not estimable with this schedule: no judged pair tells it apart from the "
+                                      "main effects"})
             continue
         estimate = estimate_effects(augmented, judgments, settings, factor_columns=columns)
         se = estimate.std_errors()[-2]   # the interaction column (the last one before position)
+        information = (typical / se) ** 2 if typical else None
+        if information is not None and information < MIN_INTERACTION_INFORMATION:
+            results.append({"factors": names, "estimable": False, "information": float(information),
+                            "reason": f"not estimable with this schedule: the judged pairs carry "
+                                      f"1/{1 / information:.0f} of a main effect's information about it "
+                                      f"(SE {se:.2f}); mirror pairs say nothing about interactions"})
+            continue
         low, high = estimate.beta[-1] - quantile(estimate.df) * se, estimate.beta[-1] + quantile(estimate.df) * se
-        results.append({"factors": [variants.factors[f], variants.factors[g]], "estimable": True,
+        results.append({"factors": names, "estimable": True,
                         "estimate": float(estimate.beta[-1]), "std_error": float(se),
-                        "ci_low": float(low), "ci_high": float(high)})
+                        "ci_low": float(low), "ci_high": float(high),
+                        "information": None if information is None else float(information)})
     return {"skipped": None, "effects": results}
 
 
-def interactions(variants, dummies, judgments, settings):
+def interactions(variants, dummies, judgments, settings, main_se=None):
     """`interaction_effects` as the result's typed `Interactions`."""
-    found = interaction_effects(variants, dummies, judgments, settings)
+    found = interaction_effects(variants, dummies, judgments, settings, main_se)
     return Interactions(skipped=found["skipped"], effects=[InteractionRow(**row) for row in found["effects"]])
 
 

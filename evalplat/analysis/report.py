@@ -166,6 +166,7 @@ def _interaction_rows(interactions):
         "factors": " × ".join(row.factors), "estimable": row.estimable,
         "estimate": num(row.estimate, signed=True), "se": num(row.std_error),
         "ci": f"{num(row.ci_low, signed=True)} to {num(row.ci_high, signed=True)}" if row.estimable else "",
+        "reason": row.reason or "not estimable from the judged pairs",
     } for row in interactions.effects]}
 
 

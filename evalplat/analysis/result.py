@@ -311,6 +311,8 @@ class InteractionRow(JsonMixin):
     std_error: float | None = optional()
     ci_low: float | None = optional()
     ci_high: float | None = optional()
+    information: float | None = optional()   # relative to a typical main effect's (diagnostics.py)
+    reason: str | None = optional()          # why it is not estimable
 
 
 @dataclass(frozen=True)
