@@ -222,6 +222,11 @@ class AnalysisSettings(_StoredSettings):
         settings = super().from_dict(stored)
         return replace(settings, interactions=tuple(tuple(pair) for pair in settings.interactions))
 
+    def interaction_indices(self, factor_names):
+        """`interactions` as pairs of indices into `factor_names` (the scheduler's form)."""
+        names = list(factor_names)
+        return tuple((names.index(f), names.index(g)) for f, g in self.interactions)
+
 
 def analysis_from_text(text):
     """The [analysis] settings of a design text that `parse_design` accepted (an imported

@@ -40,7 +40,9 @@ class DesignPreview:
     """Everything `plan` reports about a design, typed.
 
     `efficiency[i]` is the pair scheduler's information per judgment on factor i relative to
-    the mirror-pair bound, over `efficiency_sample` scheduled judgments; `power` is the estimate
+    the mirror-pair bound, over `efficiency_sample` scheduled judgments (with the pairs mixed in
+    for the design's interactions of interest; `efficiency_without_interactions` is what it
+    would be without them, the price of those pairs); `power` is the estimate
     for a 95% interval of +/- `halfwidth` log-odds on every main effect, with what it assumed.
     """
 
@@ -52,6 +54,7 @@ class DesignPreview:
     n_answers: int
     efficiency: tuple[float, ...]
     efficiency_sample: int
+    efficiency_without_interactions: tuple[float, ...]   # the cost of [analysis] interactions: efficiency without them
     halfwidth: float
     power: PowerPlan
 
@@ -109,14 +112,22 @@ def preview_design(design: Design, halfwidth: float = DEFAULT_HALFWIDTH) -> Desi
             settings=tuple((key, getattr(prompt.settings, key)) for f in design.factors for key in f.settings),
             messages=tuple((m["role"], m["content"]) for m in prompt.messages)))
     rating = design.rating
-    items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,
-                       seed=design.generation.seed, per_rater=rating.per_rater, overlap=rating.overlap)
-    efficiency = schedule_efficiency(matrix.runs, design.levels_per_factor, items)
+
+    def efficiency_with(interactions):
+        items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,
+                           seed=design.generation.seed, per_rater=rating.per_rater, overlap=rating.overlap,
+                           interactions=interactions)
+        found = schedule_efficiency(matrix.runs, design.levels_per_factor, items)
+        return tuple(float(found[i]) for i in range(len(names)))
+
+    interactions = design.analysis.interaction_indices(names)
+    efficiency = efficiency_with(interactions)
     return DesignPreview(
         design=design, matrix=matrix, variants=tuple(variants),
         aliasing=alias_report(matrix.runs, design.levels_per_factor, names), first_query=query,
         n_answers=matrix.n_runs * len(design.queries) * design.generation.samples,
-        efficiency=tuple(float(efficiency[i]) for i in range(len(names))), efficiency_sample=EFFICIENCY_SAMPLE,
+        efficiency=efficiency, efficiency_sample=EFFICIENCY_SAMPLE,
+        efficiency_without_interactions=efficiency_with(()) if interactions else efficiency,
         halfwidth=halfwidth,
         power=power_plan(design, target_halfwidth=halfwidth, seed=design.generation.seed),
     )

@@ -79,3 +79,26 @@ def test_the_aliasing_text_counts_what_it_lists():
     summary = next(line for line in lines if line.startswith("Two-factor interactions"))
     assert "21 of 21" not in summary
     assert "21 fall in 7 alias chains" in summary and "7 separate quantities are estimable" in summary
+
+
+def test_naming_an_interaction_in_the_design_makes_plan_state_its_cost_and_analyze_estimate_it(tmp_path):
+    import io
+    import json
+    import shutil
+
+    from django.core.management import call_command
+
+    folder = tmp_path / "design"
+    shutil.copytree(EXAMPLE.parent, folder)
+    design = folder / "honesty-tone.toml"
+    design.write_text(design.read_text() + '\n[analysis]\ninteractions = [["tone", "length"]]\n')
+    out = io.StringIO()
+    call_command("plan", str(design), stdout=out)
+    text = out.getvalue()
+    assert "without the interaction pairs" in text and "tone x length estimable" in text
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps({"tone": {"warm": 0.4}}))
+    call_command("simulate", str(design), judgments=400, truth=str(truth), seed=0, out=str(tmp_path / "out"))
+    rows = json.loads((tmp_path / "out" / "effects.json").read_text())["interactions"]["effects"]
+    row = next(r for r in rows if r["factors"] == ["tone", "length"])
+    assert row["estimable"] and row["information"] > 0.2

@@ -75,7 +75,8 @@ class Command(BaseCommand):
         rating = design.rating
         with analysis_threads():
             items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), options["judgments"],
-                               seed=options["seed"], per_rater=rating.per_rater, overlap=rating.overlap)
+                               seed=options["seed"], per_rater=rating.per_rater, overlap=rating.overlap,
+                               interactions=design.analysis.interaction_indices(f.name for f in design.factors))
         rater, query, left, right = np.array([(i.rater, i.query, i.left, i.right) for i in items]).T
         rng = np.random.default_rng(options["seed"])
         judgments, careless = simulate_judgments(variants.dummies(), truth, rater, query, left, right, raters, rng,
