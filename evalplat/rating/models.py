@@ -257,14 +257,16 @@ class Assignment(models.Model):
         started = self.shown_at or self.issued_at or now
         return max(0, int((now - started).total_seconds() * 1000))
 
-    def record_judgment(self, *, winner, strength, both_bad, rationale):
-        """Store the rater's judgment once; a repeated submit returns None and changes nothing.
+    def record_judgment(self, *, answers, both_bad, rationale):
+        """Store the rater's answers to every criterion once; a repeated submit returns None and changes nothing.
 
-        The conditional UPDATE lets exactly one of two simultaneous submits
-        through; the one-to-one constraint on Judgment backs it. An item that was
-        handed on after its rater went quiet (expired) still takes its first
-        rater's judgment: a judgment is never thrown away. The caller runs this
-        inside a transaction, so the status and the judgment are written together.
+        `answers`: (criterion name, winner, strength) per criterion, in the order asked. One
+        Judgment row per criterion, written by one INSERT after the conditional UPDATE that lets
+        exactly one of two simultaneous submits through; the unique (assignment, criterion)
+        constraint backs it. All criteria or none: the caller runs this inside a transaction, so
+        the status and every row are written together. An item that was handed on after its
+        rater went quiet (expired) still takes its first rater's judgment: a judgment is never
+        thrown away. Returns the rows, first criterion first.
         """
         now = timezone.now()
         won = Assignment.objects.filter(
@@ -272,11 +274,13 @@ class Assignment(models.Model):
         ).update(status=self.Status.JUDGED, finished_at=now)
         if not won:
             return None
-        judgment = Judgment.objects.create(
-            assignment=self, winner=winner, strength=strength, both_bad=both_bad, rationale=rationale,
-            time_on_item_ms=self.time_on_item_ms(now))
+        time_on_item = self.time_on_item_ms(now)
+        judgments = Judgment.objects.bulk_create([
+            Judgment(assignment=self, criterion=criterion, winner=winner, strength=strength, both_bad=both_bad,
+                     rationale=rationale, time_on_item_ms=time_on_item)
+            for criterion, winner, strength in answers])
         self.status, self.finished_at = self.Status.JUDGED, now
-        return judgment
+        return judgments
 
     def report_problem(self, problem, note):
         """Skip an item the rater cannot judge, keeping why."""
@@ -321,7 +325,10 @@ class Judgment(models.Model):
         RIGHT = "right", "Right"
         TIE = "tie", "About the same"
 
-    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="judgment")
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="judgments")
+    criterion = models.CharField(
+        max_length=63, blank=True, default="",
+        help_text="The design's criterion this answers (designs.spec.Criterion.name); empty for a design's one question.")
     winner = models.CharField(max_length=5, choices=Winner.choices)
     strength = models.PositiveSmallIntegerField(null=True, blank=True,
                                                 help_text="1 = better, 2 = much better; empty for a tie.")
@@ -332,9 +339,13 @@ class Judgment(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        constraints = [
+            # One answer per criterion per item: a replayed submit cannot add a second.
+            models.UniqueConstraint(fields=["assignment", "criterion"], name="one_judgment_per_criterion"),
+        ]
 
     def __str__(self):
-        return f"{self.assignment_id}: {self.winner}"
+        return f"{self.assignment_id}: {self.criterion + ' ' if self.criterion else ''}{self.winner}"
 
     @property
     def passed_gold(self):
