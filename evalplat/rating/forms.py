@@ -77,6 +77,7 @@ class JudgmentForm(forms.Form):
                 error_messages={"required": missing, "invalid_choice": missing})
             self.rows.append(Row(index=index, name=name, question=criterion.question, choices=choices))
         self.order_fields([row.name for row in self.rows])
+        self.most_choices = max(len(row.choices) for row in self.rows)
         if not rating.both_bad:
             del self.fields["both_bad"]
         mode = rating.rationale
