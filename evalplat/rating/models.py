@@ -209,6 +209,8 @@ class Assignment(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
     source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies",
                                help_text="The item this one repeats (replica) or takes over (reissue).")
+    replica_number = models.PositiveSmallIntegerField(
+        default=0, help_text="For a replica: 1 for the item's second rater, 2 for its third, … (raters_per_item - 1).")
     is_gold = models.BooleanField(default=False)
     gold_better = models.CharField(max_length=5, choices=Side.choices, blank=True,
                                    help_text="For attention items: the side holding the on-topic answer.")
@@ -226,8 +228,9 @@ class Assignment(models.Model):
         constraints = [
             # Two tabs asking for "the next item" at once cannot both create one.
             models.UniqueConstraint(fields=["rater", "position"], name="one_assignment_per_rater_position"),
-            # An abandoned item is handed on once, and an item gets one second rater.
-            models.UniqueConstraint(fields=["source", "kind"], condition=Q(source__isnull=False),
+            # An abandoned item is handed on once, and an item gets each of its further raters once
+            # (raters_per_item - 1 replicas, numbered).
+            models.UniqueConstraint(fields=["source", "kind", "replica_number"], condition=Q(source__isnull=False),
                                     name="one_copy_of_each_kind"),
             # No rater meets the same (query, pair of variants) twice.
             models.UniqueConstraint(fields=["rater", "cell"], condition=~Q(cell=""), name="one_cell_per_rater"),
