@@ -126,7 +126,7 @@ class CriteriaAnalysis(JsonMixin):
         return self.criteria[0].result
 
 
-def analyse(variants, judgments, settings=Settings(), design=None, weights=None, rng=None, detail=True):
+def analyse(variants, judgments, settings=Settings(), design=None, criteria=(), rng=None, detail=True):
     """`run_analysis` for a design's one question; the per-criterion analysis for judgments on criteria.
 
     Parameters
@@ -135,8 +135,9 @@ def analyse(variants, judgments, settings=Settings(), design=None, weights=None,
     judgments : tables.Judgments
     settings : estimate.Settings
     design : result.DesignContext, optional
-    weights : dict, optional
-        Criterion name -> weight of the combination (the design's); 1 for a criterion it lacks.
+    criteria : tuple of designs.spec.Criterion, optional
+        The design's criteria: their weights make the combination and their questions head
+        their reports. A criterion of the judgments it lacks (a CSV without a design) weighs 1.
     rng : numpy.random.Generator, optional
         Seeds the agreement ceiling and the bootstrap of α (default seed 0).
     detail : bool
@@ -149,13 +150,16 @@ def analyse(variants, judgments, settings=Settings(), design=None, weights=None,
     rng = rng or np.random.default_rng(0)
     if not judgments.has_criteria:
         return run_analysis(variants, judgments, settings, design=design, rng=rng, detail=detail)
-    weights = weights or {}
+    known = {criterion.name: criterion for criterion in criteria}
     names = list(judgments.criteria)
     parts = [judgments.for_criterion(name) for name in names]
-    results = [run_analysis(variants, part, settings, design=design, rng=rng, detail=detail) for part in parts]
+    results = [run_analysis(variants, part, settings, rng=rng, detail=detail,
+                            design=replace(design, question=known[name].question)
+                            if design is not None and name in known else design)
+               for name, part in zip(names, parts)]
     dummies = variants.dummies()
     fits = [_refit(dummies, part, settings) for part in parts]
-    weight = np.array([float(weights.get(name, 1.0)) for name in names])
+    weight = np.array([known[name].weight if name in known else 1.0 for name in names])
     combination, method = combination_effects(variants, [f[0] for f in fits], [f[1] for f in fits], weight)
     first = results[0]
     return CriteriaAnalysis(

@@ -4,6 +4,7 @@ import pytest
 
 from designs.matrix import design_matrix
 from designs.schedule import plan_pairs
+from designs.spec import Criterion
 from evalplat.analysis.criteria import CriteriaAnalysis, analyse, judgments_on_criteria
 from evalplat.analysis.estimate import Settings
 from evalplat.analysis.pipeline import run_analysis
@@ -37,7 +38,8 @@ TRUTHS = {"honesty": [0.8, 0.0, 0.3], "warmth": [-0.6, 0.5, 0.0]}
 @pytest.fixture(scope="module")
 def analysis(variants):
     return analyse(variants, simulated(variants, TRUTHS), Settings(careless=False), detail=False,
-                   weights={"honesty": 2.0, "warmth": 1.0})
+                   criteria=(Criterion("honesty", "More honest?", "5-point", 2.0),
+                             Criterion("warmth", "Warmer?", "5-point", 1.0)))
 
 
 def effect(result, factor):
@@ -77,7 +79,8 @@ def test_the_combination_is_the_weighted_sum_with_the_shared_judgments_covarianc
 
 def test_a_combination_of_one_criterion_has_that_criterions_robust_error(variants):
     judgments = simulated(variants, TRUTHS, n=2000, seed=4)
-    analysis = analyse(variants, judgments, Settings(careless=False), detail=False, weights={"honesty": 1, "warmth": 0})
+    analysis = analyse(variants, judgments, Settings(careless=False), detail=False,
+                       criteria=(Criterion("honesty", "?", "5-point", 1.0), Criterion("warmth", "?", "5-point", 0.0)))
     honesty = analysis.criteria[0].result
     assert honesty.interval_method == "robust"
     for combined, own in zip(analysis.combination, honesty.tested_effects()):

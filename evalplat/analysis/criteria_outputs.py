@@ -1,0 +1,117 @@
+"""The files of an analysis on several criteria, next to `outputs.write_analysis` for one question.
+
+report.html is the criteria's page (`templates/reports/criteria.html`): each level's effect on
+every criterion and on the weighted combination, where the criteria disagree, the correlations,
+α per criterion and the raters' agreement; each criterion's whole report (every section of the
+one-question report) is `report-N-CRITERION.html` beside it. effects.json is
+`CriteriaAnalysis.as_json()`; effects.csv is the one-question table with a `criterion` column first.
+"""
+import csv
+import io
+import re
+import shutil
+from pathlib import Path
+
+from django.template import Context
+
+from .criteria import CriteriaAnalysis
+from .csvfile import neutralise
+from .outputs import EFFECT_COLUMNS, TEXT_COLUMNS, effects_json, write_analysis
+from .report import ENGINE, MAX_RATER_ROWS, num, render_report
+from .tables import needs_neutralising, write_judgments, write_variants
+
+
+def report_name(index, criterion):
+    """report-2-warmth.html: numbered, and only the name's safe characters (a CSV's names are any text)."""
+    safe = re.sub(r"[^a-z0-9_-]+", "", criterion.lower())[:40]
+    return f"report-{index + 1}{'-' + safe if safe else ''}.html"
+
+
+def _interval(low, high):
+    return f"[{num(low, signed=True)}, {num(high, signed=True)}]"
+
+
+def criteria_context(analysis, link=report_name):
+    """The template's values; `link(index, name)` is where each criterion's whole report is."""
+    names = analysis.names
+    by_criterion = [{(e.factor, e.level): e for e in part.result.tested_effects()} for part in analysis.criteria]
+    rows = []
+    for combined in analysis.combination:
+        key = (combined.factor, combined.level)
+        cells = [by_criterion[i][key] for i in range(len(names))]
+        rows.append({"factor": combined.factor, "level": combined.level,
+                     "cells": [{"estimate": num(e.estimate, signed=True), "interval": _interval(e.ci_low, e.ci_high),
+                                "clear": e.ci_low > 0 or e.ci_high < 0} for e in cells],
+                     "combined": num(combined.estimate, signed=True),
+                     "combined_interval": _interval(combined.ci_low, combined.ci_high)})
+
+    def matrix(values):
+        return [{"name": name, "cells": [num(v) for v in row]} for name, row in zip(names, values)]
+
+    raters = sorted(analysis.rater_agreement, key=lambda r: (r.agreement, r.rater, r.criterion))
+    first = analysis.primary
+    return {
+        "title": first.design.title or first.design.name or "Effect report",
+        "criteria": [{"name": part.criterion, "weight": num(part.weight, 2), "report": link(i, part.criterion),
+                      "n": f"{part.result.n_judgments:,}", "interval_method": part.result.interval_method}
+                     for i, part in enumerate(analysis.criteria)],
+        "names": names,
+        "rows": rows,
+        "weights": " + ".join(f"{num(part.weight, 2)} × {part.criterion}" for part in analysis.criteria),
+        "combination_method": analysis.combination_method,
+        "disagreements": [d.sentence for d in analysis.disagreements],
+        "effect_correlation": matrix(analysis.effect_correlation),
+        "answer_correlation": matrix(analysis.answer_correlation),
+        "alpha": [{"name": a.criterion, "alpha": num(a.alpha), "interval": "–" if a.ci_low is None else
+                   f"[{num(a.ci_low)}, {num(a.ci_high)}]", "items": f"{a.multiply_rated_items:,}"}
+                  for a in analysis.alpha],
+        "raters": [{"rater": r.rater, "criterion": r.criterion, "judgments": r.judgments, "agreement": num(r.agreement)}
+                   for r in raters[:MAX_RATER_ROWS]],
+        "raters_left_out": max(0, len(raters) - MAX_RATER_ROWS),
+    }
+
+
+def render_criteria_report(analysis, link=report_name):
+    return ENGINE.get_template("criteria.html").render(Context(criteria_context(analysis, link)))
+
+
+def render_any_report(analysis, criterion=""):
+    """The console's report page: the one-question report, or for criteria their page, and with
+    `criterion` (a row number, "1" for the first) that criterion's whole report."""
+    if not isinstance(analysis, CriteriaAnalysis):
+        return render_report(analysis)
+    if criterion.isdigit() and 1 <= int(criterion) <= len(analysis.criteria):
+        return render_report(analysis.criteria[int(criterion) - 1].result)
+    return render_criteria_report(analysis, link=lambda index, name: f"?criterion={index + 1}")
+
+
+def criteria_effects_csv(analysis):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=("criterion",) + EFFECT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in analysis.effects:
+        values = row.as_json()
+        writer.writerow({"criterion": neutralise(row.criterion),
+                         **{k: "" if values[k] is None else neutralise(values[k]) if k in TEXT_COLUMNS else values[k]
+                            for k in EFFECT_COLUMNS}})
+    return buffer.getvalue()
+
+
+def write_outputs(out_dir, variants, judgments, analysis, judgments_csv=None):
+    """`outputs.write_analysis` for a one-question result; the criteria's files for a CriteriaAnalysis."""
+    if not isinstance(analysis, CriteriaAnalysis):
+        return write_analysis(out_dir, variants, judgments, analysis, judgments_csv=judgments_csv)
+    files = {"effects.json": effects_json(analysis), "effects.csv": criteria_effects_csv(analysis),
+             "report.html": render_criteria_report(analysis)}
+    files.update({report_name(i, part.criterion): render_report(part.result)
+                  for i, part in enumerate(analysis.criteria)})
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    write_variants(out / "variants.csv", variants)
+    if judgments_csv is not None and not needs_neutralising(judgments, variants):
+        shutil.copyfile(judgments_csv, out / "judgments.csv")
+    else:
+        write_judgments(out / "judgments.csv", judgments, variants)
+    return sorted(list(files) + ["variants.csv", "judgments.csv"])
