@@ -6,19 +6,13 @@ every criterion and on the weighted combination, where the criteria disagree, th
 one-question report) is `report-N-CRITERION.html` beside it. effects.json is
 `CriteriaAnalysis.as_json()`; effects.csv is the one-question table with a `criterion` column first.
 """
-import csv
-import io
 import re
-import shutil
-from pathlib import Path
 
 from django.template import Context
 
 from .criteria import CriteriaAnalysis
-from .csvfile import neutralise
-from .outputs import EFFECT_COLUMNS, TEXT_COLUMNS, effects_json, write_analysis
+from .outputs import EFFECT_COLUMNS, effects_csv, effects_json, write_analysis, write_files
 from .report import ENGINE, MAX_RATER_ROWS, num, render_report
-from .tables import needs_neutralising, write_judgments, write_variants
 
 
 def report_name(index, criterion):
@@ -85,33 +79,12 @@ def render_any_report(analysis, criterion=""):
     return render_criteria_report(analysis, link=lambda index, name: f"?criterion={index + 1}")
 
 
-def criteria_effects_csv(analysis):
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=("criterion",) + EFFECT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in analysis.effects:
-        values = row.as_json()
-        writer.writerow({"criterion": neutralise(row.criterion),
-                         **{k: "" if values[k] is None else neutralise(values[k]) if k in TEXT_COLUMNS else values[k]
-                            for k in EFFECT_COLUMNS}})
-    return buffer.getvalue()
-
-
 def write_outputs(out_dir, variants, judgments, analysis, judgments_csv=None):
     """`outputs.write_analysis` for a one-question result; the criteria's files for a CriteriaAnalysis."""
     if not isinstance(analysis, CriteriaAnalysis):
         return write_analysis(out_dir, variants, judgments, analysis, judgments_csv=judgments_csv)
-    files = {"effects.json": effects_json(analysis), "effects.csv": criteria_effects_csv(analysis),
+    files = {"effects.json": effects_json(analysis), "effects.csv": effects_csv(analysis, ("criterion",) + EFFECT_COLUMNS),
              "report.html": render_criteria_report(analysis)}
     files.update({report_name(i, part.criterion): render_report(part.result)
                   for i, part in enumerate(analysis.criteria)})
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (out / name).write_text(text, encoding="utf-8")
-    write_variants(out / "variants.csv", variants)
-    if judgments_csv is not None and not needs_neutralising(judgments, variants):
-        shutil.copyfile(judgments_csv, out / "judgments.csv")
-    else:
-        write_judgments(out / "judgments.csv", judgments, variants)
-    return sorted(list(files) + ["variants.csv", "judgments.csv"])
+    return write_files(out_dir, files, variants, judgments, judgments_csv)
