@@ -12,7 +12,10 @@ from django.template import Context
 
 from .criteria import CriteriaAnalysis
 from .outputs import EFFECT_COLUMNS, effects_csv, effects_json, write_analysis, write_files
-from .report import ENGINE, MAX_RATER_ROWS, num, render_report
+from .report import ENGINE, num, render_report
+
+# The raters' table lists the least agreeing ones; effects.json has every rater.
+MAX_SHOWN_RATERS = 50
 
 
 def report_name(index, criterion):
@@ -23,6 +26,11 @@ def report_name(index, criterion):
 
 def _interval(low, high):
     return f"[{num(low, signed=True)}, {num(high, signed=True)}]"
+
+
+def _code_spans(sentence):
+    """A sentence's `code` parts as (text, is_code) pieces, so the template escapes every piece."""
+    return [(piece, i % 2 == 1) for i, piece in enumerate(sentence.split("`")) if piece]
 
 
 def criteria_context(analysis, link=report_name):
@@ -42,7 +50,11 @@ def criteria_context(analysis, link=report_name):
     def matrix(values):
         return [{"name": name, "cells": [num(v) for v in row]} for name, row in zip(names, values)]
 
-    raters = sorted(analysis.rater_agreement, key=lambda r: (r.agreement, r.rater, r.criterion))
+    by_rater = {}
+    for row in analysis.rater_agreement:
+        by_rater.setdefault(row.rater, {})[row.criterion] = row
+    # Least agreeing first: those are the raters to look at.
+    raters = sorted(by_rater.items(), key=lambda item: (min(r.agreement for r in item[1].values()), item[0]))
     first = analysis.primary
     return {
         "title": first.design.title or first.design.name or "Effect report",
@@ -53,15 +65,16 @@ def criteria_context(analysis, link=report_name):
         "rows": rows,
         "weights": " + ".join(f"{num(part.weight, 2)} × {part.criterion}" for part in analysis.criteria),
         "combination_method": analysis.combination_method,
-        "disagreements": [d.sentence for d in analysis.disagreements],
+        "disagreements": [_code_spans(d.sentence) for d in analysis.disagreements],
         "effect_correlation": matrix(analysis.effect_correlation),
         "answer_correlation": matrix(analysis.answer_correlation),
         "alpha": [{"name": a.criterion, "alpha": num(a.alpha), "interval": "–" if a.ci_low is None else
                    f"[{num(a.ci_low)}, {num(a.ci_high)}]", "items": f"{a.multiply_rated_items:,}"}
                   for a in analysis.alpha],
-        "raters": [{"rater": r.rater, "criterion": r.criterion, "judgments": r.judgments, "agreement": num(r.agreement)}
-                   for r in raters[:MAX_RATER_ROWS]],
-        "raters_left_out": max(0, len(raters) - MAX_RATER_ROWS),
+        "raters": [{"rater": rater, "cells": [f"{num(rows[name].agreement)} ({rows[name].judgments})" if name in rows
+                                              else "–" for name in names]}
+                   for rater, rows in raters[:MAX_SHOWN_RATERS]],
+        "raters_left_out": max(0, len(raters) - MAX_SHOWN_RATERS),
     }
 
 
