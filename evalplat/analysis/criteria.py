@@ -33,8 +33,10 @@ from . import agreement
 from .effects import quantile
 from .estimate import MIN_CLUSTERS, Settings, estimate_effects, prepare
 from .pipeline import excluded_raters, run_analysis
+from .power import judgments_needed
 from .result import AnalysisResult, Effect, JsonMixin
 from .robust import two_way_cluster_covariance
+from .simulate import SimulatedRaters
 
 ALPHA_DRAWS = 1000
 ROBUST_COMBINATION = ("stacked sandwich: each judgment's influence on its criterion's estimates, weighted and "
@@ -193,6 +195,21 @@ def judgments_on_criteria(named):
               if isinstance(getattr(parts[0], f.name), np.ndarray)}
     arrays["criterion"] = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
     return replace(parts[0], **arrays, criteria=tuple(named))
+
+
+def judgments_needed_per_criterion(design, target_halfwidth, seed=0):
+    """(criterion, scale, judgments) for a 95% interval of ± target_halfwidth on every main effect of
+    each criterion (`power.judgments_needed` on that criterion's scale; one estimate per scale).
+
+    Every item asks every criterion, so the items a design needs are the most any criterion needs.
+    """
+    by_scale, rows = {}, []
+    for criterion in design.rating.criteria:
+        if criterion.scale not in by_scale:
+            by_scale[criterion.scale] = judgments_needed(design, target_halfwidth, seed,
+                                                         raters=SimulatedRaters(scale=criterion.scale))
+        rows.append((criterion.name, criterion.scale, by_scale[criterion.scale]))
+    return tuple(rows)
 
 
 def _refit(dummies, judgments, settings):

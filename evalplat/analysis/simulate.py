@@ -99,7 +99,7 @@ def read_truth(path, variants, criteria=()):
     found, problems = {}, []
     for criterion in criteria:
         try:
-            found[criterion] = _truth_effects(truth[criterion], variants, name, f"{criterion}.")
+            found[criterion] = _truth_effects(truth[criterion], variants, name, f"{criterion}: ")
         except TableError as exc:
             problems += exc.problems
     if problems:

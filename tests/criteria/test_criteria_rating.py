@@ -2,7 +2,7 @@
 import pytest
 from django.test import Client
 
-from evalplat.rating.models import Assignment, Judgment
+from evalplat.rating.models import Assignment, Judgment, Rater
 
 pytestmark = pytest.mark.django_db
 ALL = {"choice-1": "a2", "choice-2": "same", "choice-3": "b"}
@@ -56,3 +56,13 @@ def test_a_second_rating_of_an_item_cannot_add_rows_to_the_first(criteria_invite
     item = Assignment.objects.get(status=Assignment.Status.JUDGED)
     assert item.record_judgment(answers=[("honesty", "left", 1)], both_bad=False, rationale="") is None
     assert Judgment.objects.filter(assignment=item).count() == 3
+
+
+def test_an_attention_item_checks_the_first_criterion(client, criteria_invite, start_session):
+    url = start_session(client, criteria_invite)
+    for answers, failures in (({"choice-1": "a1", "choice-2": "b", "choice-3": "b"}, 0),    # right on honesty
+                              ({"choice-1": "b2", "choice-2": "a", "choice-3": "a"}, 1)):   # wrong on honesty
+        Assignment.objects.filter(public_id=url.rstrip("/").split("/")[-1]).update(
+            is_gold=True, gold_better=Assignment.Side.LEFT)
+        url = client.post(url, answers)["Location"]
+        assert Rater.objects.get().gold_failures == failures
