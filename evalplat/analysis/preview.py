@@ -107,7 +107,8 @@ def preview_design(design: Design, halfwidth: float = DEFAULT_HALFWIDTH) -> Desi
             messages=tuple((m["role"], m["content"]) for m in prompt.messages)))
     rating = design.rating
     items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,
-                       seed=design.generation.seed, per_rater=rating.per_rater, overlap=rating.overlap)
+                       seed=design.generation.seed, per_rater=rating.per_rater, overlap=rating.overlap,
+                       raters_per_item=rating.raters_per_item)
     efficiency = schedule_efficiency(matrix.runs, design.levels_per_factor, items)
     return DesignPreview(
         design=design, matrix=matrix, variants=tuple(variants),

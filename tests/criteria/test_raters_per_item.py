@@ -87,3 +87,26 @@ def test_the_database_refuses_a_second_copy_with_the_same_number(owner, tmp_path
     with pytest.raises(IntegrityError), transaction.atomic():
         Assignment.objects.create(replica_number=2, **copy)
 
+
+
+def test_the_planned_schedule_gives_k_different_raters_to_the_overlap_share(monkeypatch):
+    from designs.matrix import design_matrix
+    from designs.schedule import PairScheduler, plan_pairs
+
+    runs = design_matrix([2, 2, 2], foldover=True).runs
+    replica_for = PairScheduler.replica_for
+    for k in (2, 3):
+        sources = collections.Counter()
+
+        def counted(self, rater, items, unreplicated):
+            index = replica_for(self, rater, items, unreplicated)
+            if index is not None:
+                assert rater != items[index].rater and self.is_open(rater, items[index])
+                sources[index] += 1
+            return index
+
+        monkeypatch.setattr(PairScheduler, "replica_for", counted)
+        items = plan_pairs(runs, [2, 2, 2], 12, 3000, seed=0, per_rater=30, overlap=0.3, raters_per_item=k)
+        replicas = sum(sources.values())
+        assert max(sources.values()) == k - 1  # each item at most k raters
+        assert replicas == pytest.approx(0.3 * (k - 1) * (len(items) - replicas), rel=0.02)

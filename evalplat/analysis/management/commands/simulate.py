@@ -78,7 +78,8 @@ class Command(BaseCommand):
         rating = design.rating
         with analysis_threads():
             items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), options["judgments"],
-                               seed=options["seed"], per_rater=rating.per_rater, overlap=rating.overlap)
+                               seed=options["seed"], per_rater=rating.per_rater, overlap=rating.overlap,
+                               raters_per_item=rating.raters_per_item)
         rater, query, left, right = np.array([(i.rater, i.query, i.left, i.right) for i in items]).T
         rng = np.random.default_rng(options["seed"])
         # One crowd answers every criterion: the same raters click at random on all of them.
