@@ -42,11 +42,12 @@ def unmigrated(database, path):
     from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
     from django.db.migrations.executor import MigrationExecutor
 
-    where = shown(path) if path is not None else f"{database['ENGINE'].rsplit('.', 1)[-1]} database {database['NAME']!r}"
+    connection = connections[DEFAULT_DB_ALIAS]
+    where = f"the database {shown(path)}" if path is not None else \
+        f"the {connection.display_name} database {database['NAME']!r}"
     hint = "run  scripts/manage migrate  first (scripts/demo does it too, and loads the demo)"
     if path is not None and not path.exists():
-        return f"the database {where} does not exist yet: {hint}"
-    connection = connections[DEFAULT_DB_ALIAS]
+        return f"{where} does not exist yet: {hint}"
     connection.close()  # a failed query may have left the connection unusable
     try:
         executor = MigrationExecutor(connection)
@@ -55,7 +56,7 @@ def unmigrated(database, path):
         return None  # the database itself is at fault; the original error says more
     if not pending:
         return None
-    return f"the database {where} has not been migrated ({len(pending)} migrations not applied): {hint}"
+    return f"{where} has not been migrated ({len(pending)} migrations not applied): {hint}"
 
 
 def main():
