@@ -1,11 +1,11 @@
 #!/usr/bin/env python
 """Django's command-line utility for evalplat.
 
-Besides running the command it turns the two ways a newcomer's first command fails into one
-line each, instead of a traceback: settings that refuse to load (e.g. the public development
-key with DEBUG off) and a database that has not been migrated. Against a SQLite file that does
-not exist yet, only `migrate` may create it, so a mistyped or premature command leaves no empty
-database behind that would later look like a real one.
+Besides running the command it turns the ways a newcomer's first command fails into one line
+each, instead of a traceback: a Python without Django, settings that refuse to load (e.g. the
+public development key with DEBUG off) and a database that is missing or has not been migrated.
+A SQLite file that does not exist yet is created only by `migrate` (and `demo`, which migrates),
+so a premature command leaves no empty database behind that would later look like a real one.
 """
 import os
 import sys
@@ -13,6 +13,9 @@ from pathlib import Path
 
 # Commands that create the SQLite file on purpose (every other one opens an existing file or none).
 CREATES_THE_DATABASE = {"migrate", "demo"}  # demo migrates first
+# Commands that open the database in a thread of their own, where a failure cannot be caught here:
+# a missing file is reported before they start.
+OPENS_IT_IN_A_THREAD = {"runserver"}
 
 
 def fail(message):
@@ -42,12 +45,12 @@ def unmigrated(database, path):
     from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
     from django.db.migrations.executor import MigrationExecutor
 
+    hint = "run  scripts/manage migrate  first (scripts/demo does it too, and loads the demo)"
+    if path is not None and not path.exists():
+        return f"the database {shown(path)} does not exist yet: {hint}"
     connection = connections[DEFAULT_DB_ALIAS]
     where = f"the database {shown(path)}" if path is not None else \
         f"the {connection.display_name} database {database['NAME']!r}"
-    hint = "run  scripts/manage migrate  first (scripts/demo does it too, and loads the demo)"
-    if path is not None and not path.exists():
-        return f"{where} does not exist yet: {hint}"
     connection.close()  # a failed query may have left the connection unusable
     try:
         executor = MigrationExecutor(connection)
@@ -75,8 +78,11 @@ def main():
         fail(f"ImproperlyConfigured: {error}")
     path = sqlite_path(database)
     if path is not None and not path.exists():
-        if (sys.argv[1:2] or [""])[0] in CREATES_THE_DATABASE:
+        command = (sys.argv[1:2] or [""])[0]
+        if command in CREATES_THE_DATABASE:
             path.parent.mkdir(parents=True, exist_ok=True)  # var/ is not in git
+        elif command in OPENS_IT_IN_A_THREAD:
+            fail(unmigrated(database, path))
         else:
             # Before any connection: sqlite3's URI mode=rw opens an existing file and fails on a
             # missing one instead of creating it (Django opens NAME as a URI).
