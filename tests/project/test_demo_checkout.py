@@ -5,6 +5,7 @@ shares this suite's virtualenv as .venv, and runs the scripts with an environmen
 of the project's variables, so the defaults are what is tested: the demo's database
 var/demo.sqlite3, scripts/manage's DEBUG, and the one-line messages when a step is missing.
 """
+import hashlib
 import os
 import shutil
 import socket
@@ -25,9 +26,11 @@ def checkout(tmp_path):
     tree = tmp_path / "evalplat"
     shutil.copytree(ROOT, tree, ignore=NOT_IN_A_CLONE, symlinks=True)
     (tree / ".venv").symlink_to(Path(sys.prefix))
-    stamps = list(Path(sys.prefix).glob(".installed-requirements.txt-*"))
-    # Without its stamp scripts/lib.sh would reinstall every package into this suite's own virtualenv.
-    assert stamps, f"{sys.prefix} was not built by scripts/lib.sh (run scripts/test, which builds .venv)"
+    # scripts/lib.sh's stamp for requirements.txt as it is now (`cat requirements.txt requirements.txt |
+    # sha256sum`): without it scripts/manage would reinstall every package into this suite's virtualenv.
+    requirements = (ROOT / "requirements.txt").read_bytes()
+    stamp = Path(sys.prefix) / f".installed-requirements.txt-{hashlib.sha256(requirements * 2).hexdigest()[:16]}"
+    assert stamp.exists(), f"{sys.prefix} is not up to date with requirements.txt: run scripts/test, which updates it"
     return tree
 
 
