@@ -42,10 +42,10 @@ def run(checkout, *args, extra_env=None):
 
 def assert_one_line_without_traceback(result, *expected):
     assert result.returncode != 0
-    assert "Traceback" not in result.stderr, result.stderr
-    last = result.stderr.strip().splitlines()[-1]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
     for text in expected:
-        assert text in last, result.stderr
+        assert text in lines[0], result.stderr
 
 
 def test_plan_runs_in_a_fresh_checkout_and_writes_no_database(checkout):
