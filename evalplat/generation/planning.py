@@ -150,8 +150,12 @@ def create_missing_answers(experiment):
     return len(rows)
 
 
-def start_job(experiment, backend, options=None):
-    """Plan a job for every answer of `experiment` not yet done and queue its chunks."""
+def start_job(experiment, backend, options=None, *, only_failed=False):
+    """Plan a job for every answer of `experiment` not yet done and queue its chunks.
+
+    With `only_failed`, the job takes only the answers that failed after every attempt (the
+    console's "Retry failed"); pending rows, say of a cancelled job, are left for a full run.
+    """
     with transaction.atomic():
         # Serialises planners of one experiment: two `generate` runs cannot both attach rows.
         experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
@@ -162,13 +166,18 @@ def start_job(experiment, backend, options=None):
             raise PlanningError(
                 f"job #{active.pk} for {experiment.slug} is still {active.state} "
                 f"({active.done}/{active.total} done); resume it (--resume) or cancel it (--cancel) first")
-        create_missing_answers(experiment)
-        # Rows still "running" under a lease that ran out belong to a worker that died.
-        todo = experiment.answers.filter(
-            Q(status__in=(Answer.Status.PENDING, Answer.Status.FAILED))
-            | Q(status=Answer.Status.RUNNING, lease_until__lt=timezone.now()))
-        if not todo.exists():
-            raise PlanningError(f"every answer of {experiment.slug} is generated already")
+        if only_failed:
+            todo = experiment.answers.filter(status=Answer.Status.FAILED)
+            if not todo.exists():
+                raise PlanningError(f"no answer of {experiment.slug} has failed; nothing to retry")
+        else:
+            create_missing_answers(experiment)
+            # Rows still "running" under a lease that ran out belong to a worker that died.
+            todo = experiment.answers.filter(
+                Q(status__in=(Answer.Status.PENDING, Answer.Status.FAILED))
+                | Q(status=Answer.Status.RUNNING, lease_until__lt=timezone.now()))
+            if not todo.exists():
+                raise PlanningError(f"every answer of {experiment.slug} is generated already")
         job = GenerationJob.objects.create(experiment=experiment, backend=backend, options=options or {})
         job.total = todo.update(job=job, status=Answer.Status.PENDING, attempts=0, error="",
                                 claim_token=None, lease_until=None)
@@ -176,6 +185,16 @@ def start_job(experiment, backend, options=None):
         experiment.start_generation()
         enqueue_chunks(job)
     return job
+
+
+def retry_failed(experiment):
+    """A new job for the failed answers only, with the backend and options of the job that
+    last ran (the one whose failures the console shows)."""
+    last = experiment.generation_jobs.first()
+    if last is None:
+        raise PlanningError(f"{experiment.slug} has had no generation job; nothing to retry")
+    check_backend_available(last.backend)
+    return start_job(experiment, last.backend, last.options, only_failed=True)
 
 
 def resume_job(job):
