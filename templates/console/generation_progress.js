@@ -47,7 +47,11 @@
     bar.value = data.done;
     set("g-aps", job ? rate(job.answers_per_second, 1) : "–");
     set("g-tps", job ? rate(job.tokens_per_second, 0) : "–");
-    set("g-job", job ? "#" + job.id + " · " + job.state_label.toLowerCase() : "none yet");
+    set("g-job", job ? "#" + job.id : "none yet");
+    var state = byId("g-job-state");
+    state.hidden = !job;
+    state.textContent = job ? job.state_label.toLowerCase() : "";
+    state.className = "badge" + (job && job.state === "failed" ? " bad" : job && job.state === "done" ? " ok" : "");
     set("g-job-detail", job ? "via " + job.backend + ": " + job.done + "/" + job.total + " done" +
         (job.failed ? ", " + job.failed + " failed" : "") : "");
     byId("g-cancel").hidden = !(job && job.active);
