@@ -7,7 +7,6 @@ answers arrive and can watch the page follow. Screenshots at 1280 and 390 px go 
 """
 import os
 import threading
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -17,24 +16,21 @@ from django.urls import reverse
 from evalplat.generation import chunks, planning
 from evalplat.generation.models import Answer, GenerationJob
 from evalplat.rating import leaks
+from tests.console.test_design_browser import CHROMIUM_ARGS, NARROW, SCREENS, WIDE
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's page actions
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENS = Path(__file__).resolve().parents[2] / "var" / "screens"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 POLLED = 15_000  # ms: the page polls every 2 s while a job runs; more on a loaded machine
 
 
 def screenshot(page, name):
+    """Full-page shots at both widths, for a person to look at; the page never scrolls sideways."""
     SCREENS.mkdir(parents=True, exist_ok=True)
-    for label, size in (("1280", WIDE), ("390", NARROW)):
+    for size in (NARROW, WIDE):  # wide last: the test goes on at that width
         page.set_viewport_size(size)
-        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]  # no sideways page scroll
-        page.screenshot(path=SCREENS / f"{name}-{label}.png", full_page=True)
-    page.set_viewport_size(WIDE)
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+        page.screenshot(path=SCREENS / f"{name}-{size['width']}.png", full_page=True)
 
 
 def run_pending(job, size):
