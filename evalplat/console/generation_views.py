@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evalplat.console.design_views import console_page
 from evalplat.experiments.access import experiment_for_user
 from evalplat.generation.backends.replay import ReplayError
 from evalplat.generation.importing import import_answers
@@ -43,7 +42,6 @@ def _back_to_page(slug):
 
 @login_required
 @require_GET
-@console_page
 def page(request, slug):
     experiment = experiment_for_user(request, slug)
     progress = generation_progress(experiment)
@@ -137,7 +135,6 @@ def _choice(request, name, allowed):
 
 @login_required
 @require_GET
-@console_page
 def answers(request, slug):
     experiment = experiment_for_user(request, slug)
     variants = {v.code: v for v in experiment.variants.all()}

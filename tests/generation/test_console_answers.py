@@ -1,5 +1,7 @@
 """The console's answer browser: answers by variant and query, filtered and paginated, with the
 leak-check flags and the exclude switch; model output shown escaped, as sanitised Markdown."""
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -129,6 +131,9 @@ def test_another_experimenter_cannot_see_or_exclude_answers(client, outsider, an
     assert not answer.excluded
 
 
-def test_the_answers_page_sends_the_console_csp(owner_client, answered):
+def test_the_console_csp_covers_the_pages_and_the_generation_script(owner_client, answered):
     response = owner_client.get(reverse("generation:answers", args=[answered.slug]))
-    assert "default-src 'none'" in response["Content-Security-Policy"]
+    assert "default-src 'none'" in response["Content-Security-Policy"] and "<script" not in response.content.decode()
+    response = owner_client.get(reverse("generation:page", args=[answered.slug]))
+    nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+    assert f'<script nonce="{nonce}">' in response.content.decode()
