@@ -15,14 +15,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from kombu.exceptions import OperationalError as BrokerError
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from kombu.utils.url import maybe_sanitize_url
 
 from designs.spec import GenerationSettings
+from evalplat.celery import app as celery_app
 from evalplat.experiments.models import Experiment
 from evalplat.generation.models import Answer, GenerationJob
-
 
 # Seconds to reach the broker before giving up, and quick retries when publishing: the console's
 # "Generate" waits on this, so a broker that is down must be reported in seconds, not minutes.
@@ -40,9 +41,7 @@ class PlanningError(Exception):
 
 def runs_eagerly():
     """Whether queued tasks run in the calling process (CELERY_TASK_ALWAYS_EAGER) instead of a worker."""
-    from evalplat.generation.tasks import run_chunk
-
-    return bool(run_chunk.app.conf.task_always_eager)
+    return bool(celery_app.conf.task_always_eager)
 
 
 def available_backends():
@@ -69,24 +68,16 @@ def check_backend_available(backend):
 
 def broker_connection():
     """A connection to the broker in settings.CELERY_BROKER_URL that gives up quickly."""
-    from evalplat.generation.tasks import run_chunk
-
-    return run_chunk.app.connection_for_write(
+    return celery_app.connection_for_write(
         settings.CELERY_BROKER_URL, connect_timeout=BROKER_CONNECT_TIMEOUT,
         transport_options={"socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
                            "socket_timeout": BROKER_CONNECT_TIMEOUT})
 
 
 def broker_problem(exc):
-    return (f"the task broker at {display_url(settings.CELERY_BROKER_URL)} cannot be reached: {exc}; "
+    # The URL as a page may show it: without its password.
+    return (f"the task broker at {maybe_sanitize_url(settings.CELERY_BROKER_URL)} cannot be reached: {exc}; "
             "start Redis or set CELERY_BROKER_URL to where it runs")
-
-
-def display_url(url):
-    """The broker URL without its password, fit for a page."""
-    from kombu.utils.url import maybe_sanitize_url
-
-    return maybe_sanitize_url(url)
 
 
 def check_broker():
