@@ -17,6 +17,7 @@ from evalplat.generation import chunks, planning
 from evalplat.generation.models import Answer, GenerationJob
 from evalplat.rating import leaks
 from tests.console.test_design_browser import CHROMIUM_ARGS, NARROW, SCREENS, WIDE
+from tests.generation.test_console_generation import eager  # noqa: F401 (a fixture)
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's page actions
 
@@ -126,3 +127,23 @@ def test_the_page_follows_a_job_shows_its_failures_and_retries_them(live_server,
         context.close()
         browser.close()
     assert outside == []
+
+
+def test_in_eager_mode_the_page_offers_no_vllm_and_says_how_to_get_it(live_server, owner, experiment, eager):
+    from playwright.sync_api import expect, sync_playwright
+
+    client = Client()
+    client.force_login(owner)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport=WIDE)
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+        page = context.new_page()
+        page.goto(live_server.url + reverse("generation:page", args=[experiment.slug]))
+        expect(page.locator("#backend option")).to_have_count(1)
+        expect(page.locator("#backend option")).to_have_text("OpenAI-compatible server")
+        expect(page.locator(".note")).to_contain_text("python manage.py worker")
+        screenshot(page, "generation-eager")
+        context.close()
+        browser.close()
