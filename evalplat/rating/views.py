@@ -470,7 +470,6 @@ def console_leaks(request, slug):
 def console_exclude_answer(request, slug, answer_id):
     experiment = experiment_for_user(request, slug)
     answer = get_object_or_404(Answer, pk=answer_id, experiment=experiment)
-    reasons = "; ".join(flag.get_kind_display().lower() for flag in answer.leak_flags.all())
-    Answer.objects.filter(pk=answer.pk).update(excluded=True, exclusion_reason=f"leak check: {reasons}"[:300])
+    leaks.exclude_answer(answer)
     messages.success(request, f"Excluded the answer of {answer.variant.code} to {answer.query.key}.")
     return redirect("rating:console_leaks", slug=slug)
