@@ -105,7 +105,7 @@ if SECRET_KEY == DEVELOPMENT_SECRET_KEY and not DEBUG:
     raise ImproperlyConfigured(
         "SECRET_KEY is the public development key and DEBUG is off: set SECRET_KEY to a long random "
         "secret, e.g. the output of  python -c 'import secrets; print(secrets.token_urlsafe(50))'  "
-        "(or set DEBUG=1 for local development only)")
+        "(or, for local development only, set DEBUG=1 or run the command through scripts/manage)")
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
@@ -180,7 +180,10 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(env("DATABASE_URL", "sqlite:///evalplat.sqlite3"))}
+# One default database for the demo and every command run in its checkout (scripts/demo serves
+# it, scripts/manage and a bare manage.py reach it), so README's commands find the demo's data.
+DEFAULT_DATABASE_URL = "sqlite:///var/demo.sqlite3"
+DATABASES = {"default": database_from_url(env("DATABASE_URL", DEFAULT_DATABASE_URL))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
