@@ -66,3 +66,18 @@ def test_an_attention_item_checks_the_first_criterion(client, criteria_invite, s
             is_gold=True, gold_better=Assignment.Side.LEFT)
         url = client.post(url, answers)["Location"]
         assert Rater.objects.get().gold_failures == failures
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submit_of_three_criteria_costs_what_one_question_does(criteria_invite, django_assert_max_num_queries):
+    from tests.rating.test_query_counts import MAX_QUERIES, consented
+
+    client = Client()
+    consented(Client(), criteria_invite, pid="someone-first")  # the first request plans inline
+    url = consented(client, criteria_invite)
+    client.get(url)
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.post(url, ALL)
+    assert response.status_code == 302 and Judgment.objects.count() == 3
+    with django_assert_max_num_queries(MAX_QUERIES):
+        assert client.get(response["Location"]).status_code == 200
