@@ -106,3 +106,14 @@ def test_raters_per_item_must_be_a_whole_number_from_2(value, expected):
 
 def test_raters_per_item_is_read():
     assert parse_design(small_with("", rating_extra="raters_per_item = 4\n"), "d.toml").rating.raters_per_item == 4
+
+
+def test_a_follow_up_design_of_a_criteria_experiment_keeps_its_criteria():
+    from evalplat.distill.followup_designs import Arm, design_text
+
+    rating = parse_design(small_with(THREE_CRITERIA, rating_extra="raters_per_item = 3\n"), "d.toml").rating
+    text = design_text(name="follow", title="Follow", question="Which is better?", comment="a follow-up",
+                       system="{system}", user="{query}", generation=parse_design(small_with(""), "d.toml").generation,
+                       rating=rating, arms=[Arm("base", {"system": ""}, {}, ""), Arm("other", {"system": "S"}, {}, "")],
+                       queries=[("q1", "Hi?", "")])
+    assert parse_design(text, "follow.toml").rating == rating
