@@ -24,6 +24,10 @@ criteria have:
   ratings together, which is what the raters' agreement rests on);
 - **per-rater agreement** with the others, per criterion: the share of a rater's judgments on
   multiply rated items that match the leave-one-out majority direction of the other ratings.
+
+Cost: each criterion is fitted twice, once inside `run_analysis` (which keeps its `Estimate` to
+itself) and once here for the influences, so criteria cost about 2 × (number of criteria) fits of
+one question.
 """
 from dataclasses import dataclass, field, fields, replace
 
