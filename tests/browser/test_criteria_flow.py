@@ -1,7 +1,8 @@
-"""A rater in a real Chromium answers three criteria per item, by keyboard and by tapping, at 1280 and 390 px.
+"""A rater in a real Chromium answers three criteria per item, by keyboard and by tapping, at 1280 and 390 px,
+then the owner reads the console's report of those judgments (desktop run).
 
 The number keys answer the marked row and move the mark down; one submit stores
-all three criteria. Screenshots of the item page land in the test's tmp_path.
+all three criteria. Screenshots of the item page and the report land in the test's tmp_path.
 """
 import os
 
@@ -73,4 +74,25 @@ def test_a_rater_answers_three_criteria_per_item(browser, live_server, owner, de
     assert first == {"honesty": ("left", 2), "warmth": ("tie", None), "clarity": ("right", None)}
     second = {j.criterion: (j.winner, j.strength) for j in judgments.filter(assignment__position=1)}
     assert second == {"honesty": ("right", 2), "warmth": ("right", None), "clarity": ("left", None)}
+    if device == "desktop":
+        see_the_report(browser, live_server, owner, invite.experiment, tmp_path)
+    context.close()
+
+
+def see_the_report(browser, live_server, owner, experiment, tmp_path):
+    """The owner opens the console's report of what was just rated: a row per level, a cell per criterion."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    context = browser.new_context(**VIEWPORTS["desktop"])
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/console/{experiment.slug}/report/")
+    page.screenshot(path=tmp_path / "report.png", full_page=True)
+    header = page.locator("#effects thead th").all_inner_texts()
+    assert header == ["factor", "level", "honesty", "warmth", "clarity", "combined"]
+    assert page.locator("#effects tbody tr").count() == 3
+    page.get_by_role("link", name="every section for warmth").click()
+    assert page.get_by_text("Raters were asked: “Which response is warmer?”").is_visible()
     context.close()
