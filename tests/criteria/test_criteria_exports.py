@@ -70,6 +70,7 @@ def test_export_then_analyze_judgments_gives_the_same_effects_per_criterion(tmp_
     for key in from_db:
         assert np.allclose(from_db[key], from_csv[key], rtol=1e-9, atol=1e-12), key
     # The design's weights reach the database path; a CSV has none, so each counts 1.
+    assert [c["criterion"] for c in db["criteria"]] == [c["criterion"] for c in csv["criteria"]]
     assert [c["weight"] for c in db["criteria"]] == [2.0, 1.0, 0.5]
     assert [c["weight"] for c in csv["criteria"]] == [1.0, 1.0, 1.0]
     for name in ("report.html", "report-1-honesty.html", "report-2-warmth.html", "report-3-clarity.html",
