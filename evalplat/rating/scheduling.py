@@ -442,7 +442,9 @@ class Planner:
         replicated may be passed over; the others keep the share at `overlap`.
         """
         share = self._replica_share()
-        possible = math.ceil(share * (self.n_items + wanted + 1)) - self.n_replicas
+        # Replicas are kept at share x (items judged once); never more than this refill plans.
+        unique = self.n_items - self.n_replicas
+        possible = min(wanted, math.ceil(share * (unique + wanted + 1)) - self.n_replicas)
         if share <= 0 or possible <= 0:
             return []
         further = self.rating.raters_per_item - 1

@@ -110,3 +110,13 @@ def test_the_planned_schedule_gives_k_different_raters_to_the_overlap_share(monk
         replicas = sum(sources.values())
         assert max(sources.values()) == k - 1  # each item at most k raters
         assert replicas == pytest.approx(0.3 * (k - 1) * (len(items) - replicas), rel=0.02)
+
+
+def test_a_refill_takes_no_more_replica_sources_than_it_plans(owner, tmp_path):
+    from evalplat.rating.scheduling import Planner, lock_queue
+
+    experiment = experiment_with(owner, tmp_path, overlap=1.0, raters_per_item=20, per_rater=12)
+    judge_everything(experiment, 6)
+    with transaction.atomic():
+        planner = Planner(experiment, lock_queue(experiment, wait=True))
+        assert len(planner._replica_sources(5)) == 5
