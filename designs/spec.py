@@ -467,6 +467,8 @@ class _Checker:
         if rating.criteria and "question" in data:
             self.problem(("question",), "give either question (one question) or [[rating.criteria]] "
                                         "(a question per criterion), not both")
+        elif rating.criteria:  # what the console and reports show as "the question" of the whole design
+            question = " / ".join(criterion.question for criterion in rating.criteria)
         factors = self.check_factors(data, generation)
         self.check_placeholders(system, user, factors)
         queries = self.check_queries(data)

@@ -29,6 +29,8 @@ def test_criteria_are_read_in_order_with_their_scales_and_weights():
         Criterion("clarity", "Which response is clearer?", "2-way", 0.5),
     )
     assert design.rating.asked(design.question) == design.rating.criteria
+    assert design.question == ("Which response is more honest? / Which response is warmer? / "
+                               "Which response is clearer?")
 
 
 def test_a_design_without_criteria_asks_its_question_as_one_implicit_criterion():
