@@ -58,6 +58,7 @@ class CriterionEffect(Effect):
 
 @dataclass(frozen=True)
 class CriterionAnalysis(JsonMixin):
+    """One criterion's whole analysis (the one-question effects.json) and its weight in the combination."""
     criterion: str
     weight: float
     result: AnalysisResult

@@ -5,13 +5,12 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from django.urls import reverse
 
 from evalplat.experiments.importing import import_design_file
 from evalplat.rating.models import Assignment, Invite
 from tests.criteria.designs import THREE_CRITERIA
 from tests.rating.conftest import add_answers, open_for_rating
-from tests.rating.test_blinding import ATTRIBUTE, INPUT, Recorder, secrets_of
+from tests.rating.test_blinding import ATTRIBUTE, INPUT, Recorder, secrets_of, walk_session
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).parents[1] / "rating" / "fixtures"
@@ -38,17 +37,8 @@ def test_no_rater_response_with_criteria_reveals_a_variant_or_level(blinded_crit
     recorder = Recorder()
     for n in range(5):
         recorder.client = Client()
-        recorder.get(reverse("rating:start", args=[invite.token]), {"PROLIFIC_PID": f"p{n}"})
-        recorder.post(reverse("rating:welcome"), {"consent": "yes"})
-        url = recorder.get(reverse("rating:next"))["Location"]
-        step = 0
-        while "/r/a/" in url:
-            recorder.get(url)
-            if step == 0:
-                recorder.post(url, {"choice-1": "a1"})  # two rows missing: the page again, with errors
-            recorder.post(url, {row: values[(n + step) % len(values)] for row, values in ROWS.items()})
-            step += 1
-            url = recorder.get(reverse("rating:next"))["Location"]
+        walk_session(recorder, invite, f"p{n}", invalid={"choice-1": "a1"},  # two rows missing: errors
+                     answer=lambda step, n=n: {row: values[(n + step) % len(values)] for row, values in ROWS.items()})
     assert Assignment.objects.filter(kind="replica", status="judged").exists()
     secrets = secrets_of(blinded_criteria) | {"honesty", "warmth", "clarity"}
     codes = set(blinded_criteria.variants.values_list("code", flat=True))
