@@ -19,7 +19,12 @@ rater may still see, it takes the pair that most increases the information
 about every main effect (at the current effect estimates when given): the sum
 over factors of log det of the factor's information adjusted for the others,
 divided by its degrees of freedom — a D-criterion in which each factor counts
-the same.
+the same. Among pairs within a small tolerance of the best it prefers rarely
+used variants and rarely judged (query, pair) cells, so queries, variants and
+sides stay balanced. It holds no database state: the rating app rebuilds it from
+the tallies of its queue and history once per batch (`record_tallies`) and plans
+a batch of items for no rater in particular (`choose(None)`); `plan_pairs` and
+`simulate` drive it rater by rater (`record`, `record_many`, `choose(rater)`).
 
 Mirror pairs carry no information about a two-factor interaction (for two-level
 factors its difference column is the mean of the two main-effect columns), so a
@@ -28,12 +33,7 @@ of them enter the criterion as one more block, counting like a main effect: the
 scheduler then mixes in pairs that differ in one of the two factors but not the
 other, and pays for it in main-effect information, which `schedule_efficiency`
 measures and `plan` prints (honesty-tone with tone x length: about 0.69 of the
-mirror-pair bound on most main effects instead of 0.98-0.99). Among pairs within a small tolerance of the best it prefers rarely
-used variants and rarely judged (query, pair) cells, so queries, variants and
-sides stay balanced. It holds no database state: the rating app rebuilds it from
-the tallies of its queue and history once per batch (`record_tallies`) and plans
-a batch of items for no rater in particular (`choose(None)`); `plan_pairs` and
-`simulate` drive it rater by rater (`record`, `record_many`, `choose(rater)`).
+mirror-pair bound on most main effects instead of 0.98-0.99).
 
 Bookkeeping is linear in the history: the per-rater state is the set of cells a
 rater has seen (sparse, so a million judgments by 25,000 raters cost memory in
@@ -379,11 +379,11 @@ class PairScheduler:
 
 
 def plan_pairs(runs, levels, n_queries, n_judgments, *, seed, per_rater=40, overlap=0.0, effects=None,
-               interactions=()):
+               raters_per_item=2, interactions=()):
     """Schedule `n_judgments` judgments for raters who each judge `per_rater` items.
 
     Drives the same `PairScheduler` the rating app uses; a share `overlap` of
-    items is given to a second rater. Returns a list of `ScheduledItem`
+    items is given to `raters_per_item` - 1 further raters (all different). Returns a list of `ScheduledItem`
     (variant indices into `runs`); fewer than asked when the cells run out.
     """
     if per_rater < 1:
@@ -395,16 +395,20 @@ def plan_pairs(runs, levels, n_queries, n_judgments, *, seed, per_rater=40, over
     items: list[ScheduledItem] = []
     unreplicated: deque[int] = deque()  # items not repeated yet (replicas are never repeated), oldest first
     n_replicas = 0
+    replicas_of = {}  # item index -> its replicas so far
     rater, rater_items, idle_raters = 0, 0, 0
     while len(items) < n_judgments:
         if rater_items == per_rater:
             rater, rater_items = rater + 1, 0
         item = None
         is_replica = False
-        if wants_replica(len(items), n_replicas, overlap):
+        if wants_replica(len(items), n_replicas, overlap * (raters_per_item - 1)):
             source = scheduler.replica_for(rater, items, unreplicated)
             if source is not None:
                 n_replicas += 1
+                replicas_of[source] = replicas_of.get(source, 0) + 1
+                if replicas_of[source] < raters_per_item - 1:
+                    unreplicated.appendleft(source)  # its next rater comes next
                 is_replica = True
                 item = ScheduledItem(rater, items[source].query, items[source].left, items[source].right)
         if item is None:

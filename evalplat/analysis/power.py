@@ -113,6 +113,7 @@ def pilot_items(design, runs, seed, n_judgments=PILOT_JUDGMENTS):
     rating = design.rating
     items = plan_pairs(runs, design.levels_per_factor, len(design.queries), n_judgments, seed=seed,
                        per_rater=effect_items_per_rater(rating), overlap=rating.overlap,
+                       raters_per_item=rating.raters_per_item,
                        interactions=design.analysis.interaction_indices(f.name for f in design.factors))
     return np.array([(i.rater, i.query, i.left, i.right) for i in items]).T
 

@@ -16,7 +16,9 @@ from designs.prompts import compose_for_design
 from designs.schedule import plan_pairs, schedule_efficiency
 from designs.spec import Design, DesignError, Query, problem_at
 from designs.tables import variant_rows
+from evalplat.analysis.criteria import judgments_needed_per_criterion
 from evalplat.analysis.power import PowerPlan, power_plan
+from evalplat.analysis.simulate import SimulatedRaters
 
 # Judgments the efficiency figure is measured over: enough for every query and
 # variant to be used several times, small enough for plan to answer at once.
@@ -56,12 +58,14 @@ class DesignPreview:
     efficiency_sample: int
     efficiency_without_interactions: tuple[float, ...]   # the cost of [analysis] interactions: efficiency without them
     halfwidth: float
-    power: PowerPlan
+    power: PowerPlan                           # with criteria: the first criterion's scale's
+    judgments_per_criterion: tuple[tuple[str, str, int], ...] = ()  # (criterion, scale, judgments)
 
     @property
     def judgments_needed(self) -> int:
-        """Items raters do for the target, attention items included."""
-        return self.power.judgments
+        """Items raters do for the target, attention items included (with criteria: the most any
+        criterion needs, since every item asks every criterion)."""
+        return max([self.power.judgments] + [n for _, _, n in self.judgments_per_criterion])
 
     @property
     def factor_names(self) -> tuple[str, ...]:
@@ -116,7 +120,7 @@ def preview_design(design: Design, halfwidth: float = DEFAULT_HALFWIDTH) -> Desi
     def efficiency_with(interactions):
         items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,
                            seed=design.generation.seed, per_rater=rating.per_rater, overlap=rating.overlap,
-                           interactions=interactions)
+                           raters_per_item=rating.raters_per_item, interactions=interactions)
         found = schedule_efficiency(matrix.runs, design.levels_per_factor, items)
         return tuple(float(found[i]) for i in range(len(names)))
 
@@ -128,6 +132,17 @@ def preview_design(design: Design, halfwidth: float = DEFAULT_HALFWIDTH) -> Desi
         n_answers=matrix.n_runs * len(design.queries) * design.generation.samples,
         efficiency=efficiency, efficiency_sample=EFFICIENCY_SAMPLE,
         efficiency_without_interactions=efficiency_with(()) if interactions else efficiency,
-        halfwidth=halfwidth,
-        power=power_plan(design, target_halfwidth=halfwidth, seed=design.generation.seed),
+        halfwidth=halfwidth, **_judgments_needed(design, halfwidth),
     )
+
+
+def _judgments_needed(design, halfwidth):
+    """The power plan (on the first criterion's scale when there are criteria) and, with criteria,
+    the judgments each criterion's scale needs."""
+    seed = design.generation.seed
+    criteria = design.rating.criteria
+    raters = SimulatedRaters(scale=criteria[0].scale) if criteria else None
+    power = power_plan(design, target_halfwidth=halfwidth, seed=seed, raters=raters)
+    if not criteria:
+        return {"power": power}
+    return {"power": power, "judgments_per_criterion": judgments_needed_per_criterion(design, halfwidth, seed)}

@@ -15,14 +15,14 @@ from evalplat.experiments.access import experiment_for_user
 @login_required
 def report(request, slug):
     """The self-contained HTML report, exactly as `manage.py analyze` writes it."""
-    from evalplat.analysis.report import render_report
+    from evalplat.analysis.criteria_outputs import render_any_report
     from evalplat.analysis.snapshots import NoAnalysis, analysis_for
 
     experiment = experiment_for_user(request, slug)
     outcome = analysis_for(experiment)
     if isinstance(outcome, NoAnalysis):
         return render(request, "console/no_report.html", {"experiment": experiment, "reason": outcome.reason})
-    return HttpResponse(render_report(outcome))
+    return HttpResponse(render_any_report(outcome, request.GET.get("criterion", "")))
 
 
 @login_required

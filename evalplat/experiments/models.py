@@ -198,7 +198,7 @@ class Experiment(models.Model):
         return {
             "answers_total": self.variants.count() * self.queries.count() * samples,
             **answers,
-            "judgments": self.assignments.filter(judgment__isnull=False).count(),
+            "judgments": self.assignments.filter(judgments__isnull=False).distinct().count(),
             "latest_job": self.generation_jobs.first(),
         }
 

@@ -9,10 +9,10 @@ stores the judgment and claims the next item in one request, so the browser
 follows one redirect to it.
 """
 import re
-import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
+from csp import constants as csp
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -45,6 +45,8 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}\Z")
 RATER_COOKIE = "evalplat_rater"
 RATER_COOKIE_SALT = "evalplat.rating.rater"
 RATER_COOKIE_MAX_AGE = 30 * 24 * 3600
+UNFILLED_PLACEHOLDER = re.compile(r"\{\{%.*%\}\}|%[A-Z_]+%")  # Prolific's {{%PROLIFIC_PID%}}, a bare %STUDY_ID%
+
 REFUSALS = {
     "closed": ("This study is not open right now",
                "Please check back later, or contact whoever sent you the link. Nothing was recorded."),
@@ -62,21 +64,21 @@ REFUSALS = {
 
 
 def rater_page(view):
-    """Headers for every rater response: a strict CSP, no caching, no indexing.
+    """Headers for every rater response: a stricter CSP than the console's, no caching, no indexing.
 
     The CSP is a second wall behind sanitising: even if an answer smuggled
     markup through, the browser would run no script but ours (by nonce), load
-    no image, font or frame, and send no request anywhere.
+    no image, font or frame, and send no request anywhere. A view that posts
+    elsewhere (MTurk's completion form) lists the origins in `form_targets`.
     """
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        request.csp_nonce = secrets.token_urlsafe(16)
         response = view(request, *args, **kwargs)
-        form_action = " ".join(["'self'", *getattr(response, "form_targets", [])])
-        response["Content-Security-Policy"] = (
-            f"default-src 'none'; script-src 'nonce-{request.csp_nonce}'; style-src 'unsafe-inline'; "
-            f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'; connect-src 'none'"
-        )
+        str(request.csp_nonce)  # always a nonce: "script-src" alone (no source) would be a malformed header
+        response._csp_replace = {
+            "script-src": [csp.NONCE], "style-src": [csp.UNSAFE_INLINE], "img-src": None, "connect-src": [csp.NONE],
+            "form-action": [csp.SELF, *getattr(response, "form_targets", [])],
+        }
         response["Cache-Control"] = "no-store"
         # Not "no-referrer": Chromium then sends "Origin: null" on same-origin
         # POSTs and Django's CSRF check refuses them. Nothing leaves the site anyway.
@@ -134,6 +136,11 @@ def _platform_params(request, invite):
             return {}, f"{name} is longer than {MAX_PARAM_LENGTH} characters"
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
             return {}, f"{name} contains control characters"
+        if UNFILLED_PLACEHOLDER.search(value):
+            # The study link was opened as written in the console, not from the platform, which
+            # replaces {{%PROLIFIC_PID%}}; every such visitor would otherwise share one rater.
+            return {}, (f"{name} is the placeholder {value}, not a participant's id: open the study from the "
+                        "platform (it fills the placeholder in), or use the plain rater link")
         if value:
             params[name] = value
     return params, ""
@@ -251,8 +258,6 @@ def _item_page(request, rater, assignment, *, form, problem_form=None, status=20
     Showing a newly claimed item is also when the queue is topped up, if due,
     after the page has been sent (the submit that claimed it redirected here).
     """
-    if status == 200:
-        assignment.mark_shown()
     per_rater = rater.experiment.rating_settings.per_rater
     done = rater.assignments.done().count()
     content = loader.render_to_string("rating/item.html", {
@@ -262,7 +267,6 @@ def _item_page(request, rater, assignment, *, form, problem_form=None, status=20
         "response_a": render_markdown(assignment.left_answer.text),
         "response_b": render_markdown(assignment.right_answer.text),
         "form": form,
-        "scale": form.scale,
         "problem_form": problem_form or ProblemForm(),
         "progress": {"number": min(done + 1, per_rater), "total": per_rater,
                      "percent": round(100 * done / per_rater) if per_rater else 0},
@@ -290,7 +294,11 @@ def item(request, public_id):
         return _refused(request, refusal, status=200 if refusal == "closed" else 403)
     if assignment.is_finished:
         return redirect("rating:next")  # back button or a second tab: move on, never judge twice
-    return _item_page(request, rater, assignment, form=JudgmentForm(rating=rater.experiment.rating_settings))
+    return _item_page(request, rater, assignment, form=_judgment_form(rater.experiment))
+
+
+def _judgment_form(experiment, data=None):
+    return JudgmentForm(data, rating=experiment.rating_settings, question=experiment.question)
 
 
 def _submits_limited(request, rater):
@@ -325,15 +333,16 @@ def _posting_to_own_item(view):
 @_posting_to_own_item
 def _judge(request, rater, session, assignment):
     """Store a judgment once and go straight to the next item."""
-    form = JudgmentForm(request.POST, rating=rater.experiment.rating_settings)
+    form = _judgment_form(rater.experiment, request.POST)
     if not form.is_valid():
         return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=400)
     if _submits_limited(request, rater):
         return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=429,
                           notice=REFUSALS["too-fast"][1])
-    judgment = assignment.record_judgment(**form.judgment_fields())
-    if judgment is not None:
-        rater.update_after_judgment(gold_failed=assignment.is_gold and judgment.winner != assignment.gold_better,
+    judgments = assignment.record_judgment(**form.judgment_fields())
+    if judgments is not None:
+        # An attention item checks the first criterion: the off-topic answer is the worse answer to it.
+        rater.update_after_judgment(gold_failed=assignment.is_gold and judgments[0].winner != assignment.gold_better,
                                     too_fast=session.too_fast())
     return _next_response(session)
 
@@ -346,7 +355,7 @@ def report(request, rater, session, assignment):
     form = ProblemForm(request.POST)
     if not form.is_valid():
         return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk),
-                          form=JudgmentForm(rating=rater.experiment.rating_settings), problem_form=form, status=400)
+                          form=_judgment_form(rater.experiment), problem_form=form, status=400)
     assignment.report_problem(form.cleaned_data["problem"], form.cleaned_data["note"])
     return _next_response(session)
 
@@ -470,7 +479,6 @@ def console_leaks(request, slug):
 def console_exclude_answer(request, slug, answer_id):
     experiment = experiment_for_user(request, slug)
     answer = get_object_or_404(Answer, pk=answer_id, experiment=experiment)
-    reasons = "; ".join(flag.get_kind_display().lower() for flag in answer.leak_flags.all())
-    Answer.objects.filter(pk=answer.pk).update(excluded=True, exclusion_reason=f"leak check: {reasons}"[:300])
+    leaks.exclude_answer(answer)
     messages.success(request, f"Excluded the answer of {answer.variant.code} to {answer.query.key}.")
     return redirect("rating:console_leaks", slug=slug)

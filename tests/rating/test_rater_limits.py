@@ -57,6 +57,8 @@ def test_a_stopped_rater_cannot_submit_the_item_they_hold(client, study_invite, 
     ("STUDY_ID", "study\x00", "STUDY_ID contains control characters"),
     ("SESSION_ID", "x" * 201, "SESSION_ID is longer than 200 characters"),
     ("workerId", "\x00", "workerId contains control characters"),
+    ("PROLIFIC_PID", "{{%PROLIFIC_PID%}}", "PROLIFIC_PID is the placeholder {{%PROLIFIC_PID%}}, not a participant"),
+    ("STUDY_ID", "%STUDY_ID%", "STUDY_ID is the placeholder %STUDY_ID%"),
 ])
 def test_bad_platform_parameters_get_a_clear_400_and_create_nobody(client, rating_experiment, name, value, problem):
     invite = Invite.objects.create(experiment=rating_experiment)  # no platform: every parameter is read
@@ -119,7 +121,7 @@ def test_a_rater_who_reads_is_not_flagged(client, study_invite, start_session):
     while "/r/a/" in url:
         client.get(url)
         Assignment.objects.filter(public_id=url.rstrip("/").split("/")[-1]).update(
-            shown_at=timezone.now() - timedelta(seconds=12))
+            issued_at=timezone.now() - timedelta(seconds=12))
         url = client.post(url, {"choice": "b1"})["Location"]
     assert not Rater.objects.get().too_fast
     assert all(j.time_on_item_ms >= 12000 for j in Judgment.objects.all())

@@ -94,6 +94,13 @@ class Command(BaseCommand):
         if interactions:
             out(f"The schedule mixes in pairs that make {', '.join(f + ' x ' + g for f, g in interactions)} estimable "
                 f"([analysis] interactions); the figures in brackets are the main-effect precision that costs.")
+        if preview.judgments_per_criterion:
+            out(f"Judgments needed for a 95% interval of +/-{preview.halfwidth} log-odds on every main effect, "
+                f"per criterion:")
+            for name, scale, needed in preview.judgments_per_criterion:
+                out(f"  {name:<16} {scale:<8} about {needed}")
+            out(f"Items needed (each asks every criterion): about {preview.judgments_needed}")
+            return
         out(f"Judgments needed for a 95% interval of +/-{preview.halfwidth} log-odds on every main effect: "
             f"about {preview.judgments_needed}, assuming")
         for line in preview.power.assumptions():
