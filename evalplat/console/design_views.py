@@ -12,9 +12,7 @@ loaded something into it (`edited`); the one design file (.toml) among the uploa
 inside an uploaded archive; the editor's untouched starter text. The files it names are read
 from the upload only (`designs.files.Bundle`), never from the server's disk.
 """
-import secrets
 from dataclasses import dataclass, field
-from functools import wraps
 from pathlib import Path, PurePosixPath
 
 from django.contrib import messages
@@ -27,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from designs.files import MAX_BUNDLE_BYTES, MAX_BUNDLE_FILES, MAX_FILE_BYTES, Bundle, size_text
 from designs.spec import DesignError, Problem, parse_design, problem_at
 from designs.uploads import bundle_from_uploads
+from evalplat.console.pages import console_page
 from evalplat.experiments.importing import ImportRefused, import_design
 
 MAX_DESIGN_BYTES = 1_000_000
@@ -36,20 +35,6 @@ STARTER = Path(__file__).with_name("starter.toml")
 RESERVED_NAMES = ("new",)
 LIMITS = {"files": MAX_BUNDLE_FILES, "file_size": size_text(MAX_FILE_BYTES), "total_size": size_text(MAX_BUNDLE_BYTES),
           "design_size": size_text(MAX_DESIGN_BYTES), "design_bytes": MAX_DESIGN_BYTES}
-
-
-def console_page(view):
-    """A strict CSP with a per-response nonce: no script runs but the page's own nonce'd block,
-    nothing loads from outside, and the page talks only to this site (its fetch of Check)."""
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        request.csp_nonce = secrets.token_urlsafe(16)
-        response = view(request, *args, **kwargs)
-        response["Content-Security-Policy"] = (
-            f"default-src 'none'; script-src 'nonce-{request.csp_nonce}'; style-src 'unsafe-inline'; "
-            "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-        return response
-    return wrapped
 
 
 @dataclass

@@ -1,18 +1,18 @@
-"""The console's analysis pages: the effect report of the judgments so far, and the downloads.
+"""The console's results: the effect report of the judgments so far, and the downloads.
 
-Both read `snapshots.analysis_for`, so neither fits when the judgments have not changed.  The
+Both read `snapshots.analysis_for`, so neither fits when the judgments have not changed. The
 analysis (scipy, pandas: seconds to import) is imported inside the views, not at module level:
 the URL configuration imports this module, and a fresh web worker must serve its first rater
 page without loading the statistics stack (tests/project/test_imports.py).
 """
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 
+from evalplat.console.pages import experimenter_page
 from evalplat.experiments.access import experiment_for_user
 
 
-@login_required
+@experimenter_page
 def report(request, slug):
     """The self-contained HTML report, exactly as `manage.py analyze` writes it."""
     from evalplat.analysis.report import render_report
@@ -21,12 +21,13 @@ def report(request, slug):
     experiment = experiment_for_user(request, slug)
     outcome = analysis_for(experiment)
     if isinstance(outcome, NoAnalysis):
-        return render(request, "console/no_report.html", {"experiment": experiment, "reason": outcome.reason})
+        return render(request, "console/no_report.html", {"experiment": experiment, "section": "results",
+                                                          "reason": outcome.reason})
     return HttpResponse(render_report(outcome))
 
 
-@login_required
-def download(request, slug):
+@experimenter_page
+def export(request, slug):
     """A zip of the analysis (effects.json/csv, report.html, CSVs) and the export bundle."""
     from evalplat.analysis.bundle import ExportRefused, export_archive
     from evalplat.analysis.snapshots import NoAnalysis, analysis_for

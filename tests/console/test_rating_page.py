@@ -11,26 +11,26 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_rating_page_needs_a_login_and_hides_other_peoples_experiments(client, outsider, rating_experiment):
-    url = reverse("rating:console", args=[rating_experiment.slug])
+    url = reverse("console:rating", args=[rating_experiment.slug])
     assert "/login/" in client.get(url)["Location"]
     client.force_login(outsider)
     assert client.get(url).status_code == 404
-    assert client.post(reverse("rating:console_invite_create", args=[rating_experiment.slug]),
+    assert client.post(reverse("console:invite_create", args=[rating_experiment.slug]),
                        {"kind": "study", "platform": "none", "count": 1, "completion_code": "X"}).status_code == 404
     assert not Invite.objects.exists()
 
 
 def test_the_owner_makes_links_and_revokes_one(client, owner, rating_experiment):
     client.force_login(owner)
-    create = reverse("rating:console_invite_create", args=[rating_experiment.slug])
+    create = reverse("console:invite_create", args=[rating_experiment.slug])
     client.post(create, {"kind": "single", "platform": "none", "count": 3, "completion_code": "DONE42"})
     client.post(create, {"kind": "study", "platform": "prolific", "count": 1, "completion_code": "C0DE",
                          "completion_url": "https://app.prolific.com/submissions/complete?cc={code}"})
     assert Invite.objects.filter(kind="single").count() == 3
     study = Invite.objects.get(kind="study")
-    page = client.get(reverse("rating:console", args=[rating_experiment.slug])).content.decode()
+    page = client.get(reverse("console:rating", args=[rating_experiment.slug])).content.decode()
     assert reverse("rating:start", args=[study.token]) in page and "C0DE" in page
-    client.post(reverse("rating:console_invite_revoke", args=[rating_experiment.slug, study.pk]))
+    client.post(reverse("console:invite_revoke", args=[rating_experiment.slug, study.pk]))
     study.refresh_from_db()
     assert not study.is_active
     assert client.get(reverse("rating:start", args=[study.token])).status_code == 404
@@ -38,7 +38,7 @@ def test_the_owner_makes_links_and_revokes_one(client, owner, rating_experiment)
 
 def test_a_study_link_is_made_once_not_many_times(client, owner, rating_experiment):
     client.force_login(owner)
-    response = client.post(reverse("rating:console_invite_create", args=[rating_experiment.slug]),
+    response = client.post(reverse("console:invite_create", args=[rating_experiment.slug]),
                            {"kind": "study", "platform": "none", "count": 5, "completion_code": "X"}, follow=True)
     assert "make one" in response.content.decode()
     assert not Invite.objects.exists()
@@ -46,7 +46,7 @@ def test_a_study_link_is_made_once_not_many_times(client, owner, rating_experime
 
 def test_rating_opens_only_from_ready_or_closed(client, owner, experiment):
     client.force_login(owner)
-    status = reverse("rating:console_status", args=[experiment.slug])
+    status = reverse("console:rating_status", args=[experiment.slug])
     client.post(status, {"action": "open"})
     experiment.refresh_from_db()
     assert experiment.status == Experiment.Status.DRAFT
@@ -67,6 +67,6 @@ def test_progress_counts_judgments_raters_and_attention_items(client, owner, stu
     item = start_session(rater, study_invite, PROLIFIC_PID="p1")
     rater.post(item, {"choice": "a1"})
     client.force_login(owner)
-    page = client.get(reverse("rating:console", args=[study_invite.experiment.slug])).content.decode()
+    page = client.get(reverse("console:rating", args=[study_invite.experiment.slug])).content.decode()
     assert "1 judging" in page
     assert '<div class="stat">1</div>' in page

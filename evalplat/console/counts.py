@@ -1,0 +1,71 @@
+"""The one place the console counts an experiment's answers, judgments and raters.
+
+Every console page shows its numbers from `study_counts`, so no two pages can disagree. The
+rule for attention items, decided here once and shown on each page as ATTENTION_RULE: an
+attention item (a real answer against an off-topic one, to see that the rater reads) is never
+a judgment. "Judgments" are the rater's comparisons of two variants' answers, second ratings
+included; attention items are counted apart, with how many were passed. The report counts the
+same way (`evalplat.analysis.report`: judgments = all judged items less the attention items).
+"""
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Q
+
+from evalplat.generation.models import Answer
+from evalplat.rating.models import Assignment, Judgment, Rater
+
+ATTENTION_RULE = ("Judgments count the comparisons of two variants' answers (second ratings included). "
+                  "Attention items, an answer against an off-topic one, are counted apart and never as judgments.")
+
+
+@dataclass(frozen=True)
+class StudyCounts:
+    answers_planned: int
+    answers_done: int
+    answers_failed: int
+    answers_excluded: int
+    answers_usable: int         # done and not excluded: what rating may show
+    judgments: int              # comparisons of two variants' answers (ATTENTION_RULE)
+    second_ratings: int         # of those, items given to a second rater for agreement
+    attention_items: int        # attention items judged
+    attention_passed: int
+    problems_reported: int      # items a rater skipped, saying why
+    items_open: int             # handed to a rater, not answered yet
+    raters: int
+    raters_judging: int
+    raters_finished: int
+    raters_stopped: int
+
+    @property
+    def attention_accuracy(self):
+        """Share of attention items passed, or None before the first one."""
+        return self.attention_passed / self.attention_items if self.attention_items else None
+
+
+def study_counts(experiment) -> StudyCounts:
+    """The counts of one experiment, in six aggregate queries, whatever its size."""
+    answers = Answer.objects.filter(experiment=experiment).aggregate(
+        n_done=Count("pk", filter=Q(status=Answer.Status.DONE)),
+        n_failed=Count("pk", filter=Q(status=Answer.Status.FAILED)),
+        n_excluded=Count("pk", filter=Q(excluded=True)),
+        n_usable=Count("pk", filter=Q(status=Answer.Status.DONE, excluded=False)))
+    judged = Judgment.objects.filter(assignment__experiment=experiment).aggregate(
+        n_pairs=Count("pk", filter=Q(assignment__is_gold=False)),
+        n_second=Count("pk", filter=Q(assignment__is_gold=False, assignment__kind=Assignment.Kind.REPLICA)),
+        n_attention=Count("pk", filter=Q(assignment__is_gold=True)),
+        n_passed=Count("pk", filter=Q(assignment__is_gold=True, winner=F("assignment__gold_better"))))
+    items = Assignment.objects.filter(experiment=experiment).aggregate(
+        n_open=Count("pk", filter=Q(status=Assignment.Status.ISSUED)),
+        n_skipped=Count("pk", filter=Q(status=Assignment.Status.SKIPPED)))
+    raters = Rater.objects.filter(experiment=experiment).aggregate(
+        n_total=Count("pk"), n_active=Count("pk", filter=Q(status=Rater.Status.ACTIVE)),
+        n_finished=Count("pk", filter=Q(status=Rater.Status.FINISHED)),
+        n_stopped=Count("pk", filter=Q(status=Rater.Status.STOPPED)))
+    planned = experiment.variants.count() * experiment.queries.count() * experiment.generation_settings.samples
+    return StudyCounts(
+        answers_planned=planned, answers_done=answers["n_done"], answers_failed=answers["n_failed"],
+        answers_excluded=answers["n_excluded"], answers_usable=answers["n_usable"],
+        judgments=judged["n_pairs"], second_ratings=judged["n_second"], attention_items=judged["n_attention"],
+        attention_passed=judged["n_passed"], problems_reported=items["n_skipped"], items_open=items["n_open"],
+        raters=raters["n_total"], raters_judging=raters["n_active"], raters_finished=raters["n_finished"],
+        raters_stopped=raters["n_stopped"])
