@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Q
 
 from evalplat.generation.models import Answer
-from evalplat.rating.models import Assignment, Judgment, Rater
+from evalplat.rating.models import Assignment, Rater
 
+# The rule as filters on an assignment, used by every count below.
+PAIR, ATTENTION = Q(is_gold=False), Q(is_gold=True)
 ATTENTION_RULE = ("Judgments count the comparisons of two variants' answers (second ratings included). "
                   "Attention items, an answer against an off-topic one, are counted apart and never as judgments.")
 
@@ -49,11 +51,11 @@ def study_counts(experiment) -> StudyCounts:
         n_failed=Count("pk", filter=Q(status=Answer.Status.FAILED)),
         n_excluded=Count("pk", filter=Q(excluded=True)),
         n_usable=Count("pk", filter=Q(status=Answer.Status.DONE, excluded=False)))
-    judged = Judgment.objects.filter(assignment__experiment=experiment).aggregate(
-        n_pairs=Count("pk", filter=Q(assignment__is_gold=False)),
-        n_second=Count("pk", filter=Q(assignment__is_gold=False, assignment__kind=Assignment.Kind.REPLICA)),
-        n_attention=Count("pk", filter=Q(assignment__is_gold=True)),
-        n_passed=Count("pk", filter=Q(assignment__is_gold=True, winner=F("assignment__gold_better"))))
+    judged = Assignment.objects.filter(experiment=experiment, judgment__isnull=False).aggregate(
+        n_pairs=Count("pk", filter=PAIR),
+        n_second=Count("pk", filter=PAIR & Q(kind=Assignment.Kind.REPLICA)),
+        n_attention=Count("pk", filter=ATTENTION),
+        n_passed=Count("pk", filter=ATTENTION & Q(judgment__winner=F("gold_better"))))
     items = Assignment.objects.filter(experiment=experiment).aggregate(
         n_open=Count("pk", filter=Q(status=Assignment.Status.ISSUED)),
         n_skipped=Count("pk", filter=Q(status=Assignment.Status.SKIPPED)))
@@ -69,3 +71,36 @@ def study_counts(experiment) -> StudyCounts:
         attention_passed=judged["n_passed"], problems_reported=items["n_skipped"], items_open=items["n_open"],
         raters=raters["n_total"], raters_judging=raters["n_active"], raters_finished=raters["n_finished"],
         raters_stopped=raters["n_stopped"])
+
+
+@dataclass(frozen=True)
+class RaterProgress:
+    rater: Rater
+    label: str                  # r<pk>, as the report and the exports name raters
+    judgments: int              # ATTENTION_RULE: attention items not included
+    attention_items: int
+    attention_passed: int
+    skipped: int
+    per_rater: int              # the session length the design sets
+
+    @property
+    def done(self):
+        """Items finished, as the rater's own progress bar counts them (attention items and skips too)."""
+        return self.judgments + self.attention_items + self.skipped
+
+
+def rater_progress(experiment, limit=100):
+    """The newest `limit` raters with their counts (one grouped query), and how many raters there are."""
+    judged = Q(assignments__judgment__isnull=False)
+    raters = (Rater.objects.filter(experiment=experiment).select_related("invite").order_by("-created_at", "-pk")
+              .annotate(n_pairs=Count("assignments", filter=judged & Q(assignments__is_gold=False)),
+                        n_attention=Count("assignments", filter=judged & Q(assignments__is_gold=True)),
+                        n_passed=Count("assignments", filter=judged & Q(assignments__is_gold=True,
+                                                                        assignments__judgment__winner=F(
+                                                                            "assignments__gold_better"))),
+                        n_skipped=Count("assignments", filter=Q(assignments__status=Assignment.Status.SKIPPED))))
+    per_rater = experiment.rating_settings.per_rater
+    rows = [RaterProgress(rater=r, label=f"r{r.pk}", judgments=r.n_pairs, attention_items=r.n_attention,
+                          attention_passed=r.n_passed, skipped=r.n_skipped, per_rater=per_rater)
+            for r in raters[:limit]]
+    return rows, Rater.objects.filter(experiment=experiment).count()

@@ -1,52 +1,94 @@
-"""The console's rating pages: progress, invite links, opening and closing rating, the leak check."""
+"""The console's rating pages: progress, invite links, opening and closing rating, the leak check.
+
+The interim analysis (scipy) is imported inside the view that shows it: the URL configuration
+imports this module, and must not load the statistics stack (tests/project/test_imports.py).
+"""
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from evalplat.console.counts import ATTENTION_RULE, study_counts
+from evalplat.console.counts import ATTENTION_RULE, rater_progress, study_counts
 from evalplat.console.pages import experimenter_page
 from evalplat.experiments.access import experiment_for_user
 from evalplat.generation.models import Answer
 from evalplat.rating import leaks
 from evalplat.rating.forms import InviteForm
 from evalplat.rating.models import Assignment, Invite, LeakFlag
-from evalplat.rating.scheduling import refill
+from evalplat.rating.opening import leak_check_state, open_rating, opened_anyway
+
+RATER_ROWS = 100
+# What Prolific's study URL appends so that each participant's ids reach the study link.
+PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 
 
 @experimenter_page
 def rating(request, slug):
     experiment = experiment_for_user(request, slug)
-    counts = study_counts(experiment)
+    raters, n_raters = rater_progress(experiment, limit=RATER_ROWS)
     return render(request, "console/rating_progress.html", {
         "experiment": experiment,
         "section": "rating",
         "settings": experiment.rating_settings,
-        "counts": counts,
+        "counts": study_counts(experiment),
         "attention_rule": ATTENTION_RULE,
+        "leak_check": leak_check_state(experiment),
+        "opened_anyway": opened_anyway(experiment),
+        "raters": raters,
+        "raters_hidden": n_raters - len(raters),
+        "interim": _interim(experiment),
         "problems": experiment.assignments.filter(status=Assignment.Status.SKIPPED).select_related("query")[:50],
         "n_flagged": LeakFlag.objects.filter(answer__experiment=experiment, answer__excluded=False)
                                      .values("answer").distinct().count(),
         "invites": experiment.invites.all(),
         "invite_form": InviteForm(),
         "site_url": request.build_absolute_uri("/").rstrip("/"),
+        "prolific_query": PROLIFIC_QUERY,
     })
+
+
+@dataclass(frozen=True)
+class Interim:
+    """What the rating page shows of the analysis so far: effects, agreement, the stopping statement."""
+    target: float               # the half-width the stopping rule asks of every effect's interval
+    result: object = None       # analysis.result.AnalysisResult, or None
+    look: object = None         # analysis.interim.InterimLook, or None
+    reason: str = ""            # why there is no analysis (or no look) yet
+
+
+def _interim(experiment):
+    """The analysis of the judgments so far (fitted once per new judgment, `analysis_for`) and its
+    interim look against the precision the design's Check estimated the judgments for."""
+    from evalplat.analysis.interim import interim_look
+    from evalplat.analysis.preview import DEFAULT_HALFWIDTH
+    from evalplat.analysis.snapshots import NoAnalysis, analysis_for
+
+    outcome = analysis_for(experiment)
+    if isinstance(outcome, NoAnalysis):
+        return Interim(DEFAULT_HALFWIDTH, reason=outcome.reason)
+    try:
+        look = interim_look(outcome, DEFAULT_HALFWIDTH)
+    except ValueError as exc:
+        return Interim(DEFAULT_HALFWIDTH, result=outcome, reason=str(exc))
+    return Interim(DEFAULT_HALFWIDTH, result=outcome, look=look)
 
 
 @experimenter_page
 @require_POST
 def rating_status(request, slug):
     experiment = experiment_for_user(request, slug)
-    opening = request.POST.get("action") == "open"
-    status_before = experiment.get_status_display().lower()
-    changed = experiment.open_rating() if opening else experiment.close_rating()
-    if changed and opening:
-        refill(experiment)  # the first batch of items, so the first raters need not wait for it
-    if changed:
-        messages.success(request, "Rating is open." if opening else "Rating is closed.")
+    action = request.POST.get("action")
+    if action in ("open", "open-anyway"):
+        opening = open_rating(experiment, by=request.user, anyway=action == "open-anyway")
+        (messages.success if opening.opened else messages.error)(request, opening.message)
+    elif experiment.close_rating():
+        messages.success(request, "Rating is closed: raters with an item in hand are told the study has ended, "
+                                  "and nothing more is recorded. Open it again to go on.")
     else:
-        messages.error(request, f"Rating cannot be {'opened' if opening else 'closed'} while the experiment "
-                                f"is {status_before}.")
+        messages.error(request, f"Rating cannot be closed while the experiment is "
+                                f"{experiment.get_status_display().lower()}.")
     return redirect("console:rating", slug=slug)
 
 
@@ -81,13 +123,14 @@ def invite_revoke(request, slug, invite_id):
 def leak_check(request, slug):
     experiment = experiment_for_user(request, slug)
     if request.method == "POST":
-        flagged = leaks.check_experiment(experiment)
-        messages.success(request, f"Leak check done: {flagged} answer(s) flagged.")
+        flagged = leaks.check_experiment(experiment, by=request.user)
+        messages.success(request, f"Leak check done: {flagged} of {leak_check_state(experiment).answers} answers "
+                                  "flagged.")
         return redirect("console:leaks", slug=slug)
     flags = (LeakFlag.objects.filter(answer__experiment=experiment)
              .select_related("answer__variant", "answer__query").order_by("answer__excluded", "answer_id", "kind"))
     return render(request, "console/rating_leaks.html", {"experiment": experiment, "section": "leaks",
-                                                         "flags": flags})
+                                                         "flags": flags, "leak_check": leak_check_state(experiment)})
 
 
 @experimenter_page
