@@ -1,44 +1,115 @@
-"""The console's results: the effect report of the judgments so far, and the downloads.
+"""The console's results: the effect report of the judgments so far, inside the console, and every
+download (the export zip and each file in it).
 
-Both read `snapshots.analysis_for`, so neither fits when the judgments have not changed. The
-analysis (scipy, pandas: seconds to import) is imported inside the views, not at module level:
-the URL configuration imports this module, and a fresh web worker must serve its first rater
-page without loading the statistics stack (tests/project/test_imports.py).
+Everything reads `snapshots.analysis_for`, so nothing fits when the judgments have not changed.
+The analysis (scipy, pandas: seconds to import) is imported inside the views, not at module
+level: the URL configuration imports this module, and a fresh web worker must serve its first
+rater page without loading the statistics stack (tests/project/test_imports.py).
 """
-from django.http import HttpResponse, HttpResponseBadRequest
+import io
+import zipfile
+from dataclasses import dataclass
+
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 
+from evalplat.console.counts import ATTENTION_RULE, study_counts
 from evalplat.console.pages import experimenter_page
 from evalplat.experiments.access import experiment_for_user
 
 
-@experimenter_page
-def report(request, slug):
-    """The self-contained HTML report, exactly as `manage.py analyze` writes it."""
-    from evalplat.analysis.report import render_report
+@dataclass(frozen=True)
+class ExportFile:
+    name: str
+    what: str
+    needs_judgments: bool       # written only once there are judgments (the analysis, judgments.csv)
+    content_type: str
+
+
+# What the export zip holds (evalplat.analysis.bundle.export_archive), in the order the page lists it.
+EXPORT_FILES = (
+    ExportFile("report.html", "this report as one self-contained page", True, "text/html; charset=utf-8"),
+    ExportFile("effects.json", "every effect with its standard errors and interval", True, "application/json"),
+    ExportFile("effects.csv", "the effects table", True, "text/csv; charset=utf-8"),
+    ExportFile("judgments.csv", "every judgment, as analyze --judgments reads it", True, "text/csv; charset=utf-8"),
+    ExportFile("variants.csv", "each variant's levels", False, "text/csv; charset=utf-8"),
+    ExportFile("answers.jsonl", "every answer, raw, with its prompt and settings", False,
+               "application/x-ndjson; charset=utf-8"),
+    ExportFile("distill.jsonl", "context-distillation set for one variant", False,
+               "application/x-ndjson; charset=utf-8"),
+    ExportFile("dpo.jsonl", "preference pairs from decided judgments", False, "application/x-ndjson; charset=utf-8"),
+    ExportFile("manifest.json", "which variant distill.jsonl uses and why; what the pairs leave out", False,
+               "application/json"),
+)
+BY_NAME = {f.name: f for f in EXPORT_FILES}
+
+
+def _analysis(experiment):
+    """(the AnalysisResult or None, why there is none or '')."""
     from evalplat.analysis.snapshots import NoAnalysis, analysis_for
 
-    experiment = experiment_for_user(request, slug)
     outcome = analysis_for(experiment)
-    if isinstance(outcome, NoAnalysis):
-        return render(request, "console/no_report.html", {"experiment": experiment, "section": "results",
-                                                          "reason": outcome.reason})
-    return HttpResponse(render_report(outcome))
+    return (None, outcome.reason) if isinstance(outcome, NoAnalysis) else (outcome, "")
+
+
+@experimenter_page
+def report(request, slug):
+    """The report as `manage.py analyze` writes it, in the console layout, with the downloads."""
+    from evalplat.analysis.report import report_context
+
+    experiment = experiment_for_user(request, slug)
+    result, reason = _analysis(experiment)
+    return render(request, "console/report.html", {
+        **(report_context(result) if result is not None else {}),
+        "experiment": experiment, "section": "results", "reason": reason, "result": result,
+        "study": study_counts(experiment), "attention_rule": ATTENTION_RULE,
+        "downloads": [f for f in EXPORT_FILES if result is not None or not f.needs_judgments],
+        "variant_codes": experiment.variants.values_list("code", flat=True),
+    })
+
+
+def _archive(request, experiment):
+    """The export zip's bytes; raises ExportRefused for an unknown ?distill= variant."""
+    from evalplat.analysis.bundle import export_archive
+
+    result, _ = _analysis(experiment)
+    return export_archive(experiment, result, request.GET.get("distill", "best"))
+
+
+def _attachment(content, content_type, filename):
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @experimenter_page
 def export(request, slug):
     """A zip of the analysis (effects.json/csv, report.html, CSVs) and the export bundle."""
-    from evalplat.analysis.bundle import ExportRefused, export_archive
-    from evalplat.analysis.snapshots import NoAnalysis, analysis_for
+    from evalplat.analysis.bundle import ExportRefused
 
     experiment = experiment_for_user(request, slug)
-    outcome = analysis_for(experiment)
     try:
-        archive = export_archive(experiment, None if isinstance(outcome, NoAnalysis) else outcome,
-                                 request.GET.get("distill", "best"))
+        archive = _archive(request, experiment)
     except ExportRefused as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    response = HttpResponse(archive, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{experiment.slug}-export.zip"'
-    return response
+    return _attachment(archive, "application/zip", f"{experiment.slug}-export.zip")
+
+
+@experimenter_page
+def export_file(request, slug, name):
+    """One file of the export zip, exactly as the zip holds it."""
+    from evalplat.analysis.bundle import ExportRefused
+
+    experiment = experiment_for_user(request, slug)
+    if name not in BY_NAME:
+        raise Http404("No such file in the export.")
+    try:
+        archive = _archive(request, experiment)
+    except ExportRefused as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
+        member = f"{experiment.slug}/{name}"
+        if member not in bundle.namelist():
+            raise Http404(f"{name} is written once there are judgments.")
+        content = bundle.read(member)
+    return _attachment(content, BY_NAME[name].content_type, f"{experiment.slug}-{name}")

@@ -19,6 +19,7 @@ urlpatterns = [
          name="exclude_answer"),
     path("<slug:slug>/report/", result_views.report, name="report"),
     path("<slug:slug>/export.zip", result_views.export, name="export"),
+    path("<slug:slug>/export/<str:name>", result_views.export_file, name="export_file"),
     path("<slug:slug>/confirm/", followup_views.confirm, name="confirm"),
     path("<slug:slug>/distill/", followup_views.distill, name="distill"),
     path("<slug:slug>/distill/check/", followup_views.distill_check, name="distill_check"),

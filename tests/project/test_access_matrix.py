@@ -59,6 +59,7 @@ EXPECTED = {  # (URL name, method) -> visitor -> outcome
     ("console:distill_check", "GET"): CONSOLE_POST_ONLY, ("console:distill_check", "POST"): CONSOLE,
     ("console:report", "GET"): CONSOLE, ("console:report", "POST"): CONSOLE,
     ("console:export", "GET"): CONSOLE, ("console:export", "POST"): CONSOLE,
+    ("console:export_file", "GET"): CONSOLE, ("console:export_file", "POST"): CONSOLE,
     ("console:rating", "GET"): CONSOLE, ("console:rating", "POST"): CONSOLE,
     ("console:rating_status", "GET"): CONSOLE_POST_ONLY, ("console:rating_status", "POST"): CONSOLE,
     ("console:invite_create", "GET"): CONSOLE_POST_ONLY, ("console:invite_create", "POST"): CONSOLE,
@@ -128,7 +129,7 @@ def world(owner, outsider, django_user_model, start_session):
     assert Assignment.objects.filter(public_id=public_id, rater__invite=invite).exists()
     fill = {
         "slug": mine.slug, "token": invite.token, "public_id": public_id, "invite_id": invite.pk,
-        "answer_id": Answer.objects.filter(experiment=mine).first().pk,
+        "answer_id": Answer.objects.filter(experiment=mine).first().pk, "name": "answers.jsonl",
         # the admin's
         "app_label": "auth", "object_id": str(owner.pk), "content_type_id": ContentType.objects.get_for_model(
             django_user_model).pk, "url": "nowhere/", "id": str(owner.pk),
