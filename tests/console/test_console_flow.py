@@ -156,7 +156,7 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
 
         # Rating does not open before the leak check: the page says so and offers the check.
         tab(page, "Rating").click()
-        expect(page.locator(".gate")).to_contain_text("the leak check has not run yet")
+        expect(page.locator(".gate")).to_contain_text("The leak check has not run yet")
         screenshot(page, "rating-gate")
         tab(page, "Leak check").click()
         page.get_by_role("button", name="Run the leak check").click()

@@ -140,7 +140,7 @@ def test_the_rating_page_shows_raters_interim_effects_agreement_and_the_stopping
     look = interim_look(result, DEFAULT_HALFWIDTH)
     assert escape(look.statement) in page and not look.reached
     for effect in result.tested_effects():
-        assert f"<td>{effect.factor}</td><td>{effect.level}</td><td class=\"n\">{effect.estimate:.2f}</td>" in page
+        assert f"<td>{effect.factor}: <strong>{effect.level}</strong></td><td class=\"n\">{effect.estimate:.2f}</td>" in page
         assert f"{effect.ci_low:.2f} to {effect.ci_high:.2f}" in page
     assert "From 120 judgments analysed." in page
     agreement = result.agreement

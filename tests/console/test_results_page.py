@@ -81,7 +81,7 @@ def test_every_page_counts_judgments_and_attention_items_the_same_way(client, ow
     assert _stat(results, "Attention items") == 3
     assert re.search(r"<div class=\"stat\">2 / 3</div>\s*<div class=\"muted\">passed \(67%\)", rating)
     assert '<div class="stat">120 judgments</div>' in detail and "3 attention items" in detail
-    assert "<td>120<br><span class=\"muted\">+ 3 attention</span></td>" in index
+    assert re.search(r'Judgments</div><div class="figure">120</div><div class="muted">\+ 3 attention items</div>', index)
     assert "<li>120 judgments, all analysed</li>" in results and "<li>3 attention items, scored apart</li>" in results
     assert "From 120 judgments analysed." in rating
     rule = "Attention items, an answer against an off-topic one, are counted apart and never as judgments."
