@@ -9,7 +9,7 @@ urlpatterns = [
     # Before the console's <slug>/ pages, so that "new" is never read as an experiment's name.
     path("console/new/", include("evalplat.console.design_urls")),
     path("console/", include("evalplat.console.urls")),
-    # The generation controls of the console (console/<slug>/generate/...) and the rater pages (r/).
-    path("", include("evalplat.generation.urls")),
+    # The console's Generation step (console/<slug>/generation/, generate/, answers/), the rater pages (r/).
+    path("", include("evalplat.console.generation_urls")),
     path("", include("evalplat.rating.urls")),
 ]

@@ -25,7 +25,6 @@ from django.views.decorators.http import require_GET, require_POST
 from designs.files import MAX_BUNDLE_BYTES, MAX_BUNDLE_FILES, MAX_FILE_BYTES, Bundle, size_text
 from designs.spec import DesignError, Problem, parse_design, problem_at
 from designs.uploads import bundle_from_uploads
-from evalplat.console.pages import console_page
 from evalplat.experiments.importing import ImportRefused, import_design
 
 MAX_DESIGN_BYTES = 1_000_000
@@ -52,14 +51,12 @@ class Submission:
 
 @require_GET
 @login_required
-@console_page
 def new(request):
     return _page(request, Submission(text=STARTER.read_text(encoding="utf-8")), edited=False)
 
 
 @require_POST
 @login_required
-@console_page
 def check(request):
     submission = _read_submission(request)
     preview, problems = None, submission.problems
@@ -77,7 +74,6 @@ def check(request):
 
 @require_POST
 @login_required
-@console_page
 def create(request):
     submission = _read_submission(request)
     problems = submission.problems

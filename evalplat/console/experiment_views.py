@@ -1,15 +1,15 @@
 """The console's list of experiments and an experiment's own page."""
+from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import render
 
 from evalplat.console.counts import ATTENTION_RULE, study_counts
-from evalplat.console.pages import experimenter_page
 from evalplat.experiments.access import experiment_for_user
 from evalplat.experiments.models import Experiment
 from evalplat.generation.models import GenerationJob
 
 
-@experimenter_page
+@login_required
 def index(request):
     experiments = list(Experiment.objects.visible_to(request.user)
                        .annotate(n_variants=Count("variants", distinct=True), n_queries=Count("queries", distinct=True)))
@@ -17,7 +17,7 @@ def index(request):
     return render(request, "console/index.html", {"rows": rows, "attention_rule": ATTENTION_RULE})
 
 
-@experimenter_page
+@login_required
 def detail(request, slug):
     experiment = experiment_for_user(request, slug)
     factor_names, variant_rows = experiment.variants_table()

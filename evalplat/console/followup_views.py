@@ -6,15 +6,15 @@ imported inside the views: the URL configuration, which every rater page loads, 
 in scipy (tests/project/test_imports.py).
 """
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from evalplat.console.pages import experimenter_page
 from evalplat.distill.models import DistillationRun
 from evalplat.experiments.access import experiment_for_user
 
 
-@experimenter_page
+@login_required
 @require_POST
 def confirm(request, slug):
     from evalplat.distill.followups import FollowUpRefused, create_confirmation
@@ -30,7 +30,7 @@ def confirm(request, slug):
     return redirect("console:detail", slug=follow_up.experiment.slug)
 
 
-@experimenter_page
+@login_required
 @require_POST
 def distill(request, slug):
     from evalplat.distill.runner import DistillRefused, queue_distillation
@@ -48,7 +48,7 @@ def distill(request, slug):
     return redirect("console:detail", slug=slug)
 
 
-@experimenter_page
+@login_required
 @require_POST
 def distill_check(request, slug):
     from evalplat.distill.followups import FollowUpRefused, create_distillation_check

@@ -9,10 +9,8 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from evalplat.console.pages import console_page
-
 urlpatterns = [
-    path("login/", console_page(auth_views.LoginView.as_view(
-        redirect_authenticated_user=True, extra_context={"failure_limit": settings.AXES_FAILURE_LIMIT})), name="login"),
-    path("logout/", console_page(auth_views.LogoutView.as_view()), name="logout"),
+    path("login/", auth_views.LoginView.as_view(
+        redirect_authenticated_user=True, extra_context={"failure_limit": settings.AXES_FAILURE_LIMIT}), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -6,12 +6,12 @@ imports this module, and must not load the statistics stack (tests/project/test_
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from evalplat.console.counts import ATTENTION_RULE, rater_progress, study_counts
-from evalplat.console.pages import experimenter_page
 from evalplat.experiments.access import experiment_for_user
 from evalplat.generation.models import Answer
 from evalplat.rating import leaks
@@ -24,7 +24,7 @@ RATER_ROWS = 100
 PROLIFIC_QUERY = "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
 
 
-@experimenter_page
+@login_required
 def rating(request, slug):
     experiment = experiment_for_user(request, slug)
     raters, n_raters = rater_progress(experiment, limit=RATER_ROWS)
@@ -75,7 +75,7 @@ def _interim(experiment):
     return Interim(DEFAULT_HALFWIDTH, result=outcome, look=look)
 
 
-@experimenter_page
+@login_required
 @require_POST
 def rating_status(request, slug):
     experiment = experiment_for_user(request, slug)
@@ -92,7 +92,7 @@ def rating_status(request, slug):
     return redirect("console:rating", slug=slug)
 
 
-@experimenter_page
+@login_required
 @require_POST
 def invite_create(request, slug):
     experiment = experiment_for_user(request, slug)
@@ -109,7 +109,7 @@ def invite_create(request, slug):
     return redirect("console:rating", slug=slug)
 
 
-@experimenter_page
+@login_required
 @require_POST
 def invite_revoke(request, slug, invite_id):
     experiment = experiment_for_user(request, slug)
@@ -119,7 +119,7 @@ def invite_revoke(request, slug, invite_id):
     return redirect("console:rating", slug=slug)
 
 
-@experimenter_page
+@login_required
 def leak_check(request, slug):
     experiment = experiment_for_user(request, slug)
     if request.method == "POST":
@@ -133,12 +133,11 @@ def leak_check(request, slug):
                                                          "flags": flags, "leak_check": leak_check_state(experiment)})
 
 
-@experimenter_page
+@login_required
 @require_POST
 def exclude_answer(request, slug, answer_id):
     experiment = experiment_for_user(request, slug)
     answer = get_object_or_404(Answer, pk=answer_id, experiment=experiment)
-    reasons = "; ".join(flag.get_kind_display().lower() for flag in answer.leak_flags.all())
-    Answer.objects.filter(pk=answer.pk).update(excluded=True, exclusion_reason=f"leak check: {reasons}"[:300])
+    leaks.exclude_answer(answer)
     messages.success(request, f"Excluded the answer of {answer.variant.code} to {answer.query.key}.")
     return redirect("console:leaks", slug=slug)

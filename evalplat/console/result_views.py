@@ -10,11 +10,11 @@ import io
 import zipfile
 from dataclasses import dataclass
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 
 from evalplat.console.counts import ATTENTION_RULE, study_counts
-from evalplat.console.pages import experimenter_page
 from evalplat.experiments.access import experiment_for_user
 
 
@@ -52,7 +52,7 @@ def _analysis(experiment):
     return (None, outcome.reason) if isinstance(outcome, NoAnalysis) else (outcome, "")
 
 
-@experimenter_page
+@login_required
 def report(request, slug):
     """The report as `manage.py analyze` writes it, in the console layout, with the downloads."""
     from evalplat.analysis.report import report_context
@@ -82,7 +82,7 @@ def _attachment(content, content_type, filename):
     return response
 
 
-@experimenter_page
+@login_required
 def export(request, slug):
     """A zip of the analysis (effects.json/csv, report.html, CSVs) and the export bundle."""
     from evalplat.analysis.bundle import ExportRefused
@@ -95,7 +95,7 @@ def export(request, slug):
     return _attachment(archive, "application/zip", f"{experiment.slug}-export.zip")
 
 
-@experimenter_page
+@login_required
 def export_file(request, slug, name):
     """One file of the export zip, exactly as the zip holds it."""
     from evalplat.analysis.bundle import ExportRefused

@@ -9,10 +9,10 @@ stores the judgment and claims the next item in one request, so the browser
 follows one redirect to it.
 """
 import re
-import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
+from csp import constants as csp
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
@@ -56,21 +56,21 @@ REFUSALS = {
 
 
 def rater_page(view):
-    """Headers for every rater response: a strict CSP, no caching, no indexing.
+    """Headers for every rater response: a stricter CSP than the console's, no caching, no indexing.
 
     The CSP is a second wall behind sanitising: even if an answer smuggled
     markup through, the browser would run no script but ours (by nonce), load
-    no image, font or frame, and send no request anywhere.
+    no image, font or frame, and send no request anywhere. A view that posts
+    elsewhere (MTurk's completion form) lists the origins in `form_targets`.
     """
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        request.csp_nonce = secrets.token_urlsafe(16)
         response = view(request, *args, **kwargs)
-        form_action = " ".join(["'self'", *getattr(response, "form_targets", [])])
-        response["Content-Security-Policy"] = (
-            f"default-src 'none'; script-src 'nonce-{request.csp_nonce}'; style-src 'unsafe-inline'; "
-            f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'; connect-src 'none'"
-        )
+        str(request.csp_nonce)  # always a nonce: "script-src" alone (no source) would be a malformed header
+        response._csp_replace = {
+            "script-src": [csp.NONCE], "style-src": [csp.UNSAFE_INLINE], "img-src": None, "connect-src": [csp.NONE],
+            "form-action": [csp.SELF, *getattr(response, "form_targets", [])],
+        }
         response["Cache-Control"] = "no-store"
         # Not "no-referrer": Chromium then sends "Origin: null" on same-origin
         # POSTs and Django's CSRF check refuses them. Nothing leaves the site anyway.

@@ -148,13 +148,17 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         screenshot(page, "detail-new")
 
         # Answers through the console's import form: the experiment becomes ready.
+        tab(page, "Generation").click()
         page.set_input_files("#answers", str(answers_file(experiment, tmp_path)))
         page.get_by_role("button", name="Import answers", exact=True).click()
         expect(page.locator(".messages")).to_contain_text("Imported 252 answers")
+        page.wait_for_load_state()
+        screenshot(page, "generation")
         experiment.refresh_from_db()
         assert experiment.status == Experiment.Status.READY
 
         # Rating does not open before the leak check: the page says so and offers the check.
+        page.get_by_role("link", name="science-feedback", exact=True).click()
         tab(page, "Rating").click()
         expect(page.locator(".gate")).to_contain_text("The leak check has not run yet")
         screenshot(page, "rating-gate")
