@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Q
 
 from evalplat.generation.models import Answer
+from evalplat.generation.progress import generation_progress
 from evalplat.rating.models import Assignment, Rater
 
 # The rule as filters on an assignment, used by every count below.
@@ -45,12 +46,9 @@ class StudyCounts:
 
 
 def study_counts(experiment) -> StudyCounts:
-    """The counts of one experiment, in six aggregate queries, whatever its size."""
-    answers = Answer.objects.filter(experiment=experiment).aggregate(
-        n_done=Count("pk", filter=Q(status=Answer.Status.DONE)),
-        n_failed=Count("pk", filter=Q(status=Answer.Status.FAILED)),
-        n_excluded=Count("pk", filter=Q(excluded=True)),
-        n_usable=Count("pk", filter=Q(status=Answer.Status.DONE, excluded=False)))
+    """The counts of one experiment, in a handful of aggregate queries whatever its size; the
+    answers as the Generation page counts them (`generation_progress`)."""
+    generation = generation_progress(experiment)
     judged = Assignment.objects.filter(experiment=experiment, judgment__isnull=False).aggregate(
         n_pairs=Count("pk", filter=PAIR),
         n_second=Count("pk", filter=PAIR & Q(kind=Assignment.Kind.REPLICA)),
@@ -63,10 +61,10 @@ def study_counts(experiment) -> StudyCounts:
         n_total=Count("pk"), n_active=Count("pk", filter=Q(status=Rater.Status.ACTIVE)),
         n_finished=Count("pk", filter=Q(status=Rater.Status.FINISHED)),
         n_stopped=Count("pk", filter=Q(status=Rater.Status.STOPPED)))
-    planned = experiment.variants.count() * experiment.queries.count() * experiment.generation_settings.samples
     return StudyCounts(
-        answers_planned=planned, answers_done=answers["n_done"], answers_failed=answers["n_failed"],
-        answers_excluded=answers["n_excluded"], answers_usable=answers["n_usable"],
+        answers_planned=generation.total, answers_done=generation.done, answers_failed=generation.failed,
+        answers_excluded=generation.excluded,
+        answers_usable=Answer.objects.filter(experiment=experiment).usable().count(),
         judgments=judged["n_pairs"], second_ratings=judged["n_second"], attention_items=judged["n_attention"],
         attention_passed=judged["n_passed"], problems_reported=items["n_skipped"], items_open=items["n_open"],
         raters=raters["n_total"], raters_judging=raters["n_active"], raters_finished=raters["n_finished"],

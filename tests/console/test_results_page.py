@@ -84,6 +84,10 @@ def test_every_page_counts_judgments_and_attention_items_the_same_way(client, ow
     assert re.search(r'Judgments</div><div class="figure">120</div><div class="muted">\+ 3 attention items</div>', index)
     assert "<li>120 judgments, all analysed</li>" in results and "<li>3 attention items, scored apart</li>" in results
     assert "From 120 judgments analysed." in rating
+    generation = client.get(reverse("generation:page", args=[slug])).content.decode()
+    answers = with_attention.variants.count() * with_attention.queries.count()
+    assert f'<span id="g-done">{answers}</span> / <span id="g-total">{answers}</span>' in generation
+    assert f"{answers} / {answers}" in detail and f"{answers} / {answers}" in index
     rule = "Attention items, an answer against an off-topic one, are counted apart and never as judgments."
     for page in (rating, results, detail, index):
         assert page.count(rule) == 1
