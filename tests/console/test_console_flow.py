@@ -6,7 +6,7 @@ answers through the console's form; run the leak check and exclude the answer it
 rating; rate through a study link in a second browser (another person); see the interim effects;
 close rating; open the report and download the export.
 
-Every console page is screenshotted at 1280 and 390 px into var/screens/console-*.png for a
+Every console page is screenshotted at 1280 and 390 px into var/screens/console-*.png (tests/console/browser.py) for a
 person to look at; no page may scroll sideways, and no page of either browser may log an error
 (a CSP violation, a failed request, a script error all land there).
 """
@@ -22,31 +22,16 @@ from django.urls import reverse
 from evalplat.experiments.models import Experiment
 from evalplat.generation.models import Answer
 from evalplat.rating.models import Judgment, LeakCheck
+from tests.console.browser import EXAMPLES, NARROW, WIDE, launch, screenshot
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's page actions
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "designs" / "examples"
-SCREENS = ROOT / "var" / "screens"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 SLOW = 90_000  # Check estimates the judgments needed by simulation: seconds, more on a loaded machine
 SYSTEM_LINE = 'system = """You are {persona}. {stance} {praise} {next_steps} {uncertainty}"""'
 TYPO = SYSTEM_LINE.replace("{uncertainty}", "{uncertainy}")
 GOOD_SIGN = "The evidence points the other way"
 LEAK = "As Qwen, I would put it like this."
-
-
-def screenshot(page, name):
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    for label, size in (("1280", WIDE), ("390", NARROW)):
-        page.set_viewport_size(size)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= size["width"], f"{name} scrolls sideways at {label} px ({width} px wide)"
-        page.screenshot(path=SCREENS / f"console-{name}-{label}.png", full_page=True)
-    page.set_viewport_size(WIDE)
 
 
 def watch(page, errors, outside, base):
@@ -102,7 +87,7 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
     base = live_server.url
     errors, outside = [], []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        browser = launch(playwright)
         console = browser.new_context(viewport=WIDE, accept_downloads=True)
         page = console.new_page()
         page.set_default_timeout(SLOW)
@@ -112,12 +97,12 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         page.goto(base + reverse("console:index"))
         page.wait_for_url(f"**{reverse('login')}?next=/console/")
         expect(page.locator("h1")).to_have_text("Log in to the console")
-        screenshot(page, "login")
+        screenshot(page, "console-login")
         page.get_by_label("Username").fill("owner")
         page.get_by_label("Password").fill("owner-password-1")
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(f"**{reverse('console:index')}")
-        screenshot(page, "index-empty")
+        screenshot(page, "console-index-empty")
 
         # Upload the design with its two files: the typo shows in place, at its line.
         page.get_by_role("link", name="New experiment").first.click()
@@ -129,7 +114,7 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         page.get_by_role("button", name="Check").click()
         problems = page.locator(".problems")
         expect(problems).to_contain_text("unknown placeholder {uncertainy}")
-        screenshot(page, "new-error")
+        screenshot(page, "console-new-error")
 
         # Fix it in the editor: the line button selects the line, typing replaces it.
         line = science.splitlines().index(SYSTEM_LINE) + 1
@@ -139,21 +124,20 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         page.get_by_role("button", name="Check").click()
         expect(page.locator(".valid")).to_contain_text("The design is valid")
         expect(page.locator("#results")).to_contain_text("Judgments needed")
-        screenshot(page, "new-checked")
+        screenshot(page, "console-new-checked")
         assert not Experiment.objects.exists()
         page.locator("#create-button").click()
         page.wait_for_url(f"**{reverse('console:detail', args=['science-feedback'])}")
         experiment = Experiment.objects.get()
         assert experiment.queries.count() == 14 and experiment.instructions == (EXAMPLES / "instructions.md").read_text()
-        screenshot(page, "detail-new")
+        screenshot(page, "console-detail-new")
 
         # Answers through the console's import form: the experiment becomes ready.
         tab(page, "Generation").click()
         page.set_input_files("#answers", str(answers_file(experiment, tmp_path)))
         page.get_by_role("button", name="Import answers", exact=True).click()
         expect(page.locator(".messages")).to_contain_text("Imported 252 answers")
-        page.wait_for_load_state()
-        screenshot(page, "generation")
+        screenshot(page, "console-generation")
         experiment.refresh_from_db()
         assert experiment.status == Experiment.Status.READY
 
@@ -161,7 +145,7 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         page.get_by_role("link", name="science-feedback", exact=True).click()
         tab(page, "Rating").click()
         expect(page.locator(".gate")).to_contain_text("The leak check has not run yet")
-        screenshot(page, "rating-gate")
+        screenshot(page, "console-rating-gate")
         tab(page, "Leak check").click()
         page.get_by_role("button", name="Run the leak check").click()
         expect(page.locator(".messages")).to_contain_text("Leak check done: 1 of 252 answers flagged")
@@ -169,7 +153,7 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         expect(page.locator("main")).not_to_contain_text("after the answers are generated")
         expect(page.locator("tbody tr")).to_have_count(1)
         expect(page.locator("tbody")).to_contain_text("Names a model")
-        screenshot(page, "leaks")
+        screenshot(page, "console-leaks")
         page.get_by_role("button", name="Exclude answer").click()
         expect(page.locator(".messages")).to_contain_text("Excluded the answer of v1")
         assert Answer.objects.get(excluded=True).text.startswith(LEAK)
@@ -207,15 +191,15 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         expect(interim).to_contain_text("Too early to judge precision")  # one rater: too few to stop on
         expect(page.locator("main")).to_contain_text("Agreement so far")
         expect(page.locator("main")).to_contain_text(f"{judged} of {judged}")
-        screenshot(page, "rating-open")
+        screenshot(page, "console-rating-open")
         page.get_by_role("button", name="Close rating").click()
         expect(page.locator(".messages")).to_contain_text("Rating is closed")
-        screenshot(page, "rating-closed")
+        screenshot(page, "console-rating-closed")
 
         # The report inside the console, and the export.
         tab(page, "Results").click()
         expect(page.locator("#effects")).to_contain_text("Effects of each factor")
-        screenshot(page, "results")
+        screenshot(page, "console-results")
         with page.expect_download() as download:
             page.get_by_role("link", name="Download everything (zip)").click()
         archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
@@ -225,9 +209,9 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         assert effects["n_judgments"] <= judged
 
         tab(page, "Overview").click()
-        screenshot(page, "detail-closed")
+        screenshot(page, "console-detail-closed")
         page.get_by_role("navigation", name="Console").get_by_role("link", name="Experiments").click()
-        screenshot(page, "index")
+        screenshot(page, "console-index")
 
         # Log out from the layout: the console is closed again.
         page.get_by_role("button", name="Log out").click()
