@@ -142,7 +142,6 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         assert experiment.status == Experiment.Status.READY
 
         # Rating does not open before the leak check: the page says so and offers the check.
-        page.get_by_role("link", name="science-feedback", exact=True).click()
         tab(page, "Rating").click()
         expect(page.locator(".gate")).to_contain_text("The leak check has not run yet")
         screenshot(page, "console-rating-gate")
