@@ -39,6 +39,8 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}\Z")
 RATER_COOKIE = "evalplat_rater"
 RATER_COOKIE_SALT = "evalplat.rating.rater"
 RATER_COOKIE_MAX_AGE = 30 * 24 * 3600
+UNFILLED_PLACEHOLDER = re.compile(r"\{\{%.*%\}\}|%[A-Z_]+%")  # Prolific's {{%PROLIFIC_PID%}}, a bare %STUDY_ID%
+
 REFUSALS = {
     "closed": ("This study is not open right now",
                "Please check back later, or contact whoever sent you the link. Nothing was recorded."),
@@ -128,6 +130,11 @@ def _platform_params(request, invite):
             return {}, f"{name} is longer than {MAX_PARAM_LENGTH} characters"
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
             return {}, f"{name} contains control characters"
+        if UNFILLED_PLACEHOLDER.search(value):
+            # The study link was opened as written in the console, not from the platform, which
+            # replaces {{%PROLIFIC_PID%}}; every such visitor would otherwise share one rater.
+            return {}, (f"{name} is the placeholder {value}, not a participant's id: open the study from the "
+                        "platform (it fills the placeholder in), or use the plain rater link")
         if value:
             params[name] = value
     return params, ""
