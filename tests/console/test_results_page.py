@@ -15,15 +15,17 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def with_attention(judged):
-    """`judged` (120 judgments by six raters) plus three attention items, two of them passed."""
+    """`judged` (120 judgments by six raters) plus three attention items, two of them passed (the
+    third rater's failure counted on the rater, as the rater pages count it)."""
     from evalplat.rating.models import Rater
 
     raters = list(Rater.objects.filter(experiment=judged).order_by("pk"))
     v1 = judged.variants.get(code="v1")
     answers = list(v1.answers.select_related("query").order_by("query__position"))
     for k, winner in enumerate(["left", "left", "right"]):
-        add_judgment(judged, raters[k], answers[k].query, answers[k], answers[k + 1], 100 + k, winner=winner,
-                     strength=1, gold_better="left")
+        judgment = add_judgment(judged, raters[k], answers[k].query, answers[k], answers[k + 1], 100 + k,
+                                winner=winner, strength=1, gold_better="left")
+        raters[k].update_after_judgment(gold_failed=winner != judgment.assignment.gold_better, too_fast=False)
     return judged
 
 
