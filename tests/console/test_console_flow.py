@@ -4,7 +4,8 @@ Log in on the console's own page; upload the science example with its instructio
 files, with a typo in it; see the error in place, fix it in the editor, Check, Create; import
 answers through the console's form; run the leak check and exclude the answer it flags; open
 rating; rate through a study link in a second browser (another person); see the interim effects;
-close rating; open the report and download the export.
+close rating; open the report and download the export; log out, and meet the lockout page after
+too many wrong passwords.
 
 Every console page is screenshotted at 1280 and 390 px into var/screens/console-*.png (tests/console/browser.py) for a
 person to look at; no page may scroll sideways, and no page of either browser may log an error
@@ -17,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from evalplat.experiments.models import Experiment
@@ -217,6 +219,20 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         page.wait_for_url(f"**{reverse('login')}")
         page.goto(base + reverse("console:rating", args=["science-feedback"]))
         page.wait_for_url(f"**{reverse('login')}?next=**")
+
+        # Wrong passwords: the page says so, and after the limit the lockout page says for how long.
+        for attempt in range(settings.AXES_FAILURE_LIMIT):
+            page.get_by_label("Username").fill("owner")
+            page.get_by_label("Password").fill(f"wrong-{attempt}")
+            page.get_by_role("button", name="Log in").click()
+            if attempt == 0:
+                expect(page.locator(".errors")).to_contain_text("Please enter a correct username and password")
+                screenshot(page, "console-login-error")
+        expect(page.locator("h1")).to_have_text("Too many failed logins")
+        # The one error a browser logs here is the lockout's own status, which is the point.
+        assert errors[-1].endswith("the server responded with a status of 429 (Too Many Requests)")
+        errors.pop()
+        screenshot(page, "console-locked-out")
         console.close()
         browser.close()
     assert errors == [], "pages logged errors:\n" + "\n".join(errors)
