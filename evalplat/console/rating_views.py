@@ -83,9 +83,11 @@ def rating_status(request, slug):
     if action in ("open", "open-anyway"):
         opening = open_rating(experiment, by=request.user, anyway=action == "open-anyway")
         (messages.success if opening.opened else messages.error)(request, opening.message)
+    elif action != "close":
+        messages.error(request, "action: choose open, open-anyway or close")
     elif experiment.close_rating():
-        messages.success(request, "Rating is closed: raters with an item in hand are told the study has ended, "
-                                  "and nothing more is recorded. Open it again to go on.")
+        messages.success(request, "Rating is closed: a rater who comes back is told the study is not open, and "
+                                  "nothing more is recorded. Open it again to go on.")
     else:
         messages.error(request, f"Rating cannot be closed while the experiment is "
                                 f"{experiment.get_status_display().lower()}.")

@@ -65,6 +65,8 @@ def test_rating_opens_only_from_ready_or_closed_and_after_a_current_leak_check(c
     client.post(reverse("console:leaks", args=[experiment.slug]))
     client.post(status, {"action": "open"})
     assert _status(experiment) == Experiment.Status.RATING
+    page = client.post(status, {"action": "shut"}, follow=True).content.decode()
+    assert _status(experiment) == Experiment.Status.RATING and "action: choose open, open-anyway or close" in page
     client.post(status, {"action": "close"})
     assert _status(experiment) == Experiment.Status.CLOSED
     client.post(status, {"action": "open"})             # the check still holds: the answers are frozen
