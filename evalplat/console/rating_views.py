@@ -50,17 +50,27 @@ def rating(request, slug):
 
 
 @dataclass(frozen=True)
+class InterimPart:
+    """One question's analysis so far: a design's one question, or one of its criteria."""
+    criterion: str              # "" for a design's one question
+    result: object              # analysis.result.AnalysisResult
+    look: object = None         # analysis.interim.InterimLook, or None
+    reason: str = ""            # why there is no look yet
+
+
+@dataclass(frozen=True)
 class Interim:
     """What the rating page shows of the analysis so far: effects, agreement, the stopping statement."""
     target: float               # the half-width the stopping rule asks of every effect's interval
-    result: object = None       # analysis.result.AnalysisResult, or None
-    look: object = None         # analysis.interim.InterimLook, or None
-    reason: str = ""            # why there is no analysis (or no look) yet
+    parts: tuple = ()           # an InterimPart per question (per criterion with criteria)
+    reason: str = ""            # why there is no analysis yet
 
 
 def _interim(experiment):
-    """The analysis of the judgments so far (fitted once per new judgment, `analysis_for`) and its
-    interim look against the precision the design's Check estimated the judgments for."""
+    """The analysis of the judgments so far (fitted once per new judgment, `analysis_for`) and, for
+    each question, its interim look against the precision the design's Check estimated the
+    judgments for: rating can stop once every criterion's look says so."""
+    from evalplat.analysis.criteria import CriteriaAnalysis
     from evalplat.analysis.interim import interim_look
     from evalplat.analysis.preview import DEFAULT_HALFWIDTH
     from evalplat.analysis.snapshots import NoAnalysis, analysis_for
@@ -68,11 +78,15 @@ def _interim(experiment):
     outcome = analysis_for(experiment)
     if isinstance(outcome, NoAnalysis):
         return Interim(DEFAULT_HALFWIDTH, reason=outcome.reason)
-    try:
-        look = interim_look(outcome, DEFAULT_HALFWIDTH)
-    except ValueError as exc:
-        return Interim(DEFAULT_HALFWIDTH, result=outcome, reason=str(exc))
-    return Interim(DEFAULT_HALFWIDTH, result=outcome, look=look)
+    questions = ([(part.criterion, part.result) for part in outcome.criteria]
+                 if isinstance(outcome, CriteriaAnalysis) else [("", outcome)])
+    parts = []
+    for criterion, result in questions:
+        try:
+            parts.append(InterimPart(criterion, result, look=interim_look(result, DEFAULT_HALFWIDTH)))
+        except ValueError as exc:
+            parts.append(InterimPart(criterion, result, reason=str(exc)))
+    return Interim(DEFAULT_HALFWIDTH, parts=tuple(parts))
 
 
 @login_required

@@ -41,7 +41,6 @@ EXPORT_FILES = (
     ExportFile("manifest.json", "which variant distill.jsonl uses and why; what the pairs leave out", False,
                "application/json"),
 )
-BY_NAME = {f.name: f for f in EXPORT_FILES}
 
 
 def _analysis(experiment):
@@ -52,18 +51,46 @@ def _analysis(experiment):
     return (None, outcome.reason) if isinstance(outcome, NoAnalysis) else (outcome, "")
 
 
+def _is_criteria(result):
+    from evalplat.analysis.criteria import CriteriaAnalysis
+
+    return isinstance(result, CriteriaAnalysis)
+
+
+def _downloads(result):
+    """What the export holds for this analysis: EXPORT_FILES (those that need judgments only with a
+    result), and with criteria each criterion's whole report beside the criteria's page."""
+    files = [f for f in EXPORT_FILES if result is not None or not f.needs_judgments]
+    if _is_criteria(result):
+        from evalplat.analysis.criteria_outputs import report_name
+
+        files += [ExportFile(report_name(i, part.criterion), f"every section of the report for {part.criterion}",
+                             True, "text/html; charset=utf-8") for i, part in enumerate(result.criteria)]
+    return files
+
+
 @login_required
 def report(request, slug):
-    """The report as `manage.py analyze` writes it, in the console layout, with the downloads."""
+    """The report as `manage.py analyze` writes it, in the console layout, with the downloads. With
+    criteria: their page, and `?criterion=N` (1 for the first) that criterion's whole report."""
+    from evalplat.analysis.criteria_outputs import criteria_context
     from evalplat.analysis.report import report_context
 
     experiment = experiment_for_user(request, slug)
     result, reason = _analysis(experiment)
+    shown, page, links, chosen = result, {}, [], request.GET.get("criterion", "")
+    if _is_criteria(result):
+        links = [(str(i + 1), name) for i, name in enumerate(result.names)]
+        if chosen in {number for number, _ in links}:
+            shown = result.criteria[int(chosen) - 1].result
+        else:
+            shown, chosen = None, ""
+            page = criteria_context(result, link=lambda index, name: f"?criterion={index + 1}")
     return render(request, "console/report.html", {
-        **(report_context(result) if result is not None else {}),
-        "experiment": experiment, "section": "results", "reason": reason, "result": result,
-        "study": study_counts(experiment), "attention_rule": ATTENTION_RULE,
-        "downloads": [f for f in EXPORT_FILES if result is not None or not f.needs_judgments],
+        **(report_context(shown) if shown is not None else {}), **page,
+        "experiment": experiment, "section": "results", "reason": reason, "result": result, "shown": shown,
+        "criterion_links": links, "chosen": chosen, "study": study_counts(experiment),
+        "attention_rule": ATTENTION_RULE, "downloads": _downloads(result),
         "variant_codes": experiment.variants.values_list("code", flat=True),
     })
 
@@ -101,7 +128,9 @@ def export_file(request, slug, name):
     from evalplat.analysis.bundle import ExportRefused
 
     experiment = experiment_for_user(request, slug)
-    if name not in BY_NAME:
+    known = {f.name: f for f in EXPORT_FILES}
+    known.update({f.name: f for f in _downloads(_analysis(experiment)[0])})
+    if name not in known:
         raise Http404("No such file in the export.")
     try:
         archive = _archive(request, experiment)
@@ -112,4 +141,4 @@ def export_file(request, slug, name):
         if member not in bundle.namelist():
             raise Http404(f"{name} is written once there are judgments.")
         content = bundle.read(member)
-    return _attachment(content, BY_NAME[name].content_type, f"{experiment.slug}-{name}")
+    return _attachment(content, known[name].content_type, f"{experiment.slug}-{name}")

@@ -263,7 +263,6 @@ def _item_page(request, rater, assignment, *, form, problem_form=None, status=20
         "response_a": render_markdown(assignment.left_answer.text),
         "response_b": render_markdown(assignment.right_answer.text),
         "form": form,
-        "scale": form.scale,
         "problem_form": problem_form or ProblemForm(),
         "progress": {"number": min(done + 1, per_rater), "total": per_rater,
                      "percent": round(100 * done / per_rater) if per_rater else 0},
@@ -291,7 +290,11 @@ def item(request, public_id):
         return _refused(request, refusal, status=200 if refusal == "closed" else 403)
     if assignment.is_finished:
         return redirect("rating:next")  # back button or a second tab: move on, never judge twice
-    return _item_page(request, rater, assignment, form=JudgmentForm(rating=rater.experiment.rating_settings))
+    return _item_page(request, rater, assignment, form=_judgment_form(rater.experiment))
+
+
+def _judgment_form(experiment, data=None):
+    return JudgmentForm(data, rating=experiment.rating_settings, question=experiment.question)
 
 
 def _submits_limited(request, rater):
@@ -326,15 +329,16 @@ def _posting_to_own_item(view):
 @_posting_to_own_item
 def _judge(request, rater, session, assignment):
     """Store a judgment once and go straight to the next item."""
-    form = JudgmentForm(request.POST, rating=rater.experiment.rating_settings)
+    form = _judgment_form(rater.experiment, request.POST)
     if not form.is_valid():
         return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=400)
     if _submits_limited(request, rater):
         return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=429,
                           notice=REFUSALS["too-fast"][1])
-    judgment = assignment.record_judgment(**form.judgment_fields())
-    if judgment is not None:
-        rater.update_after_judgment(gold_failed=assignment.is_gold and judgment.winner != assignment.gold_better,
+    judgments = assignment.record_judgment(**form.judgment_fields())
+    if judgments is not None:
+        # An attention item checks the first criterion: the off-topic answer is the worse answer to it.
+        rater.update_after_judgment(gold_failed=assignment.is_gold and judgments[0].winner != assignment.gold_better,
                                     too_fast=session.too_fast())
     return _next_response(session)
 
@@ -347,7 +351,7 @@ def report(request, rater, session, assignment):
     form = ProblemForm(request.POST)
     if not form.is_valid():
         return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk),
-                          form=JudgmentForm(rating=rater.experiment.rating_settings), problem_form=form, status=400)
+                          form=_judgment_form(rater.experiment), problem_form=form, status=400)
     assignment.report_problem(form.cleaned_data["problem"], form.cleaned_data["note"])
     return _next_response(session)
 

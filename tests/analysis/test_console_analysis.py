@@ -181,8 +181,8 @@ def test_two_workers_asking_at_once_share_one_fit(judged):
         finally:
             connection.close()
 
-    run = snapshots.run_analysis
-    with mock.patch.object(snapshots, "run_analysis", side_effect=slow_fit) as fits:
+    run = snapshots.analyse
+    with mock.patch.object(snapshots, "analyse", side_effect=slow_fit) as fits:
         threads = [threading.Thread(target=worker) for _ in range(2)]
         for thread in threads:
             thread.start()
