@@ -218,7 +218,6 @@ class Assignment(models.Model):
     problem_note = models.TextField(blank=True)
     issued_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    shown_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
@@ -244,20 +243,18 @@ class Assignment(models.Model):
     def __str__(self):
         return self.public_id
 
-    def mark_shown(self):
-        """Start the clock the first time the item is rendered (not on a reload)."""
-        if self.shown_at is None:
-            now = timezone.now()
-            if Assignment.objects.filter(pk=self.pk, shown_at__isnull=True).update(shown_at=now):
-                self.shown_at = now
-
     @property
     def is_finished(self):
         return self.status in (self.Status.JUDGED, self.Status.SKIPPED)
 
     def time_on_item_ms(self, now):
-        """Server-side time from first showing (or issue) to `now`."""
-        started = self.shown_at or self.issued_at or now
+        """Server-side time from the claim to `now`.
+
+        The claim is the request that redirects the browser to the item (a submit or /r/next/), so
+        it is when the item is first shown, to a redirect's latency; a reload does not restart it.
+        Counting from the claim keeps the item page's GET free of writes.
+        """
+        started = self.issued_at or now
         return max(0, int((now - started).total_seconds() * 1000))
 
     def record_judgment(self, *, answers, both_bad, rationale):

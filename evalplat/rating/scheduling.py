@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 CHANCE = random.SystemRandom()
 # Fields of a rater's own items that the views and the claim need (one query per request).
 SESSION_FIELDS = ("id", "public_id", "status", "kind", "cell", "query_id", "position", "is_gold", "gold_better",
-                  "issued_at", "shown_at", "finished_at", "expires_at")
+                  "issued_at", "finished_at", "expires_at")
 
 
 @dataclass

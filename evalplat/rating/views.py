@@ -252,8 +252,6 @@ def _item_page(request, rater, assignment, *, form, problem_form=None, status=20
     Showing a newly claimed item is also when the queue is topped up, if due,
     after the page has been sent (the submit that claimed it redirected here).
     """
-    if status == 200:
-        assignment.mark_shown()
     per_rater = rater.experiment.rating_settings.per_rater
     done = rater.assignments.done().count()
     content = loader.render_to_string("rating/item.html", {
