@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('experiments', '0002_held_out_queries'),
-        ('rating', '0003_criteria_and_raters_per_item'),
+        ('rating', '0004_item_clock_from_claim'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
