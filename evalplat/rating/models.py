@@ -372,6 +372,35 @@ class LeakFlag(models.Model):
         return f"{self.get_kind_display()}: {self.evidence}"
 
 
+class LeakCheck(models.Model):
+    """One run of the leak check over an experiment's finished answers, or the experimenter's
+    recorded decision to open rating without a current one (who and when, for the record).
+
+    A run is current while the answers are as it saw them: the same number finished, the newest
+    written at the same moment (evalplat/rating/opening.py compares them).
+    """
+
+    class Kind(models.TextChoices):
+        RUN = "run", "Leak check run"
+        OPENED_ANYWAY = "opened-anyway", "Rating opened without a current leak check"
+
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="leak_checks")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.RUN)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+", help_text="Empty when a command ran it.")
+    at = models.DateTimeField(default=timezone.now)
+    answers = models.PositiveIntegerField(help_text="Finished answers at the time.")
+    answers_written_at = models.DateTimeField(null=True, blank=True,
+                                              help_text="When the newest of those answers was written.")
+    flagged = models.PositiveIntegerField(default=0, help_text="Answers the run flagged.")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.experiment_id}: {self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
 @receiver(replacement_requested)
 def _judgments_block_replacement(sender, experiment, **kwargs):
     judged = Judgment.objects.filter(assignment__experiment=experiment).exists()

@@ -96,7 +96,7 @@ def test_preference_pairs_are_per_criterion(tmp_path, judged_criteria):
 def test_the_console_shows_the_criteria_page_and_each_criterions_report(judged_criteria, owner):
     client = Client()
     client.force_login(owner)
-    url = reverse("analysis:report", args=[judged_criteria.slug])
+    url = reverse("console:report", args=[judged_criteria.slug])
     page = client.get(url).content.decode()
     assert "Effects on each criterion, and combined" in page and "?criterion=2" in page
     second = client.get(url, {"criterion": "2"}).content.decode()
