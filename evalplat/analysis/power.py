@@ -48,8 +48,8 @@ PILOT_JUDGMENTS = 1200
 # attentive raters and random clickers differ only in how they use the scale, the mixture is
 # barely identified, and the simulations would mostly measure that.
 CALIBRATION_EFFECT = 0.3
-CALIBRATION_RUNS = 12
-CHECK_RUNS = 24
+CALIBRATION_RUNS = 8
+CHECK_RUNS = 16
 CHECK_ROUNDS = 2
 
 
