@@ -305,7 +305,8 @@ def fit_careless(rows, rater, penalty=None):
         if abs(spread - discrimination_sd) > SD_TOL:
             discrimination_sd = spread
             model.set_discrimination_sd(spread)
-            attentive.moving[:] = True
+            # The raters still moving take the new prior at their next step; the settled ones at
+            # the pass over every rater that convergence waits for.
             attentive.settled_everywhere = False
         change = np.max(np.abs(new_posterior - posterior))
         posterior = new_posterior
