@@ -87,7 +87,8 @@ class _RaterModel:
         # A row's thresholds enter only through its outcome (lo, hi), so the threshold parts of
         # the derivatives are summed per (rater, outcome) and multiplied by A once per group.
         n_cuts = self.A.shape[0] + 2
-        outcomes, outcome = np.unique(lo * n_cuts + hi, return_inverse=True)
+        present = np.bincount(lo * n_cuts + hi, minlength=n_cuts * n_cuts) > 0
+        outcomes, outcome = np.flatnonzero(present), (np.cumsum(present) - 1)[lo * n_cuts + hi]
         padded = np.vstack([np.zeros(self.m), self.A, np.zeros(self.m)])
         self.A_hi, self.A_lo = padded[outcomes % n_cuts + 1], padded[outcomes // n_cuts]
         self.n_outcomes = len(outcomes)
@@ -96,7 +97,8 @@ class _RaterModel:
                       for x, y in ((self.A_hi, self.A_hi), (self.A_lo, self.A_lo), (self.A_hi, self.A_lo)))
         self.outer = (hh, ll, hl + np.transpose(hl.reshape(-1, self.m, self.m), (0, 2, 1)).reshape(hl.shape))
         group = rater.astype(np.int64) * self.n_outcomes + outcome
-        # Rows sorted by group, so that one reduceat sums every per-row piece per group.
+        # Rows sorted by group, so that one reduceat sums every per-row piece per group
+        # (fit_careless passes them in that order already, and the sort is then one pass).
         self.order = np.argsort(group, kind="stable")
         group = group[self.order]
         self.starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]])) if len(group) else group
@@ -310,18 +312,20 @@ def fit_careless(rows, rater, penalty=None):
     n_rows = len(rows.weight)
     fit = fit_pairs(rows, penalty=penalty)
     lo, hi = rows.lo[inverse], rows.hi[inverse]
-    # Judgments of one rater with the same pair and outcome are one weighted row of the rater model.
-    key = rater.astype(np.int64) * n_rows + inverse
-    unique, first, counts = np.unique(key, return_index=True, return_counts=True)
+    # Judgments of one rater with the same pair and outcome are one weighted row of the rater
+    # model, in the order of (rater, outcome), which is the order the model sums them in.
+    outcome_key = (rater.astype(np.int64) * rows.scale.n_categories + lo) * rows.scale.n_categories + hi
+    unique, first, counts = np.unique(outcome_key * n_rows + inverse, return_index=True, return_counts=True)
     row_of = unique % n_rows
     prior_mean = np.concatenate([[0.0, fit.gamma], fit.threshold_parameters])
     model = _RaterModel(rows.scale, lo[first], hi[first], rater[first], n_raters, counts.astype(float), prior_mean)
     # A clicker's judgments do not depend on the answers (eta = 0), so its rows are one per
     # rater and outcome: a few per rater instead of one per judgment.
-    outcome_key = (rater.astype(np.int64) * rows.scale.n_categories + lo) * rows.scale.n_categories + hi
-    _, outcome_first, outcome_counts = np.unique(outcome_key, return_index=True, return_counts=True)
-    clicker_model = _RaterModel(rows.scale, lo[outcome_first], hi[outcome_first], rater[outcome_first], n_raters,
-                                outcome_counts.astype(float), prior_mean)
+    outcome_of = unique // n_rows
+    outcome_first = np.flatnonzero(np.concatenate([[True], outcome_of[1:] != outcome_of[:-1]]))
+    clicker_model = _RaterModel(rows.scale, lo[first[outcome_first]], hi[first[outcome_first]],
+                                rater[first[outcome_first]], n_raters, np.add.reduceat(counts, outcome_first).astype(float),
+                                prior_mean)
     start = np.tile(prior_mean, (n_raters, 1))
     attentive, clicker = _Component(model, start), _Component(clicker_model, start)
     share, posterior, converged = 0.0, np.zeros(n_raters), False
