@@ -99,7 +99,7 @@ class _RaterModel:
         group = rater.astype(np.int64) * self.n_outcomes + outcome
         # Rows sorted by group, so that one reduceat sums every per-row piece per group
         # (fit_careless passes them in that order already, and the sort is then one pass).
-        self.order = np.argsort(group, kind="stable")
+        self.order = np.argsort(group, kind="stable") if np.any(group[1:] < group[:-1]) else slice(None)
         group = group[self.order]
         self.starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]])) if len(group) else group
         self.groups = group[self.starts]
@@ -107,6 +107,7 @@ class _RaterModel:
         self.upper_at = sorted_rater * n_cuts + hi[self.order] + 1   # into each rater's padded cuts
         self.lower_at = sorted_rater * n_cuts + lo[self.order]
         self.sorted_rater, self.sorted_weight = sorted_rater, weight[self.order]
+        self._pieces = None
         self.prior_mean = prior_mean
         self.prior_precision = np.array([1 / DISCRIMINATION_SD ** 2] + [1 / NUISANCE_SD ** 2] * (1 + self.m))
 
@@ -117,10 +118,12 @@ class _RaterModel:
     def _group_sums(self, theta, eta):
         """Per (rater, outcome) sums of the weighted per-row pieces of the derivatives.
 
-        A million rows: every piece is written into one preallocated array and summed by one
-        reduceat, as fresh arrays of a million rows each cost more than the arithmetic."""
-        n = len(self.order)
-        pieces = np.empty((10, n))
+        A million rows: every piece is written into one array, kept between calls, and summed by
+        one reduceat, as fresh arrays of a million rows each cost more than the arithmetic."""
+        n = len(self.sorted_rater)
+        if self._pieces is None:
+            self._pieces = np.empty((10, n))
+        pieces = self._pieces
         logp, g_a, g_b, h_aa, h_bb, h_ab, s_d, s_ha, s_hb, ss_h = pieces
         cuts = np.cumsum(np.exp(theta[:, 2:]), axis=1) @ self.A.T if self.m else \
             np.zeros((self.n_raters, self.A.shape[0]))
@@ -208,13 +211,17 @@ class _RaterModel:
         """
         value, grad, hess = self.evaluate(theta, eta)
         negative = -hess
-        lowest = np.linalg.eigvalsh(negative)[:, 0]
+        values = np.linalg.eigvalsh(negative)
         # Away from the mode the log-likelihood in (s, u) need not be concave: a ridge makes the
         # step an ascent direction; the marginal uses the curvature the ridge adds too.
-        negative = negative + np.maximum(1e-6 - lowest, 0.0)[:, None, None] * np.eye(self.k)[None]
-        step = np.linalg.solve(negative, grad[:, :, None])[:, :, 0]
-        _, logdet = np.linalg.slogdet(negative)
-        self.s_variance = np.linalg.inv(negative)[:, 0, 0]
+        ridge = np.maximum(1e-6 - values[:, 0], 0.0)
+        negative = negative + ridge[:, None, None] * np.eye(self.k)[None]
+        # One solve gives the step and (against the first unit vector) the variance of s_r.
+        right = np.zeros((self.n_raters, self.k, 2))
+        right[:, :, 0], right[:, 0, 1] = grad, 1.0
+        solved = np.linalg.solve(negative, right)
+        step, self.s_variance = solved[:, :, 0], solved[:, 0, 1]
+        logdet = np.sum(np.log(values + ridge[:, None]), axis=1)
         log_marginal = (value + 0.5 * np.einsum("rk,rk->r", grad, step) + 0.5 * self.k * np.log(2 * np.pi)
                         - 0.5 * logdet + 0.5 * np.sum(np.log(self.prior_precision / (2 * np.pi))))
         # A rater's parameters are log-scale: a step of more than MAX_STEP could overflow exp().
@@ -294,11 +301,13 @@ def clicker_posteriors(log_attentive, log_clicker):
     spread = SHARE_SPAN / np.sqrt(max(curvature, 1e-12))
     grid = np.linspace(max(mode - spread, SHARE_LIMITS[0]), min(mode + spread, SHARE_LIMITS[1]), SHARE_POINTS)
     rho = grid[:, None]
-    either = rho * clicker[None, :] + (1 - rho) * attentive[None, :]
+    clicking = rho * clicker[None, :]
+    either = clicking + (1 - rho) * attentive[None, :]
     log_density = np.sum(np.log(either), axis=1) + (a - 1) * np.log(grid) + (b - 1) * np.log1p(-grid)
     density = np.exp(log_density - log_density.max())
     density /= density.sum()
-    return density @ (rho * clicker[None, :] / either), float(density @ grid)
+    clicking /= either
+    return density @ clicking, float(density @ grid)
 
 
 def fit_careless(rows, rater, penalty=None):
