@@ -433,8 +433,10 @@ def mixture_information(careless, information, judgment_scores, rater, p):
     missing = (difference * (w * (1 - w))[:, None]).T @ difference
     observed = _bounded_loss(complete, missing)
     counts = np.bincount(rater, minlength=n_raters)
-    scores = np.column_stack([judgment_scores * w[rater][:, None],
-                              ((w - attentive_share) / np.maximum(counts, 1))[rater]])
+    # Written in place: a million judgments' scores are a few hundred MB per copy.
+    scores = np.empty((len(rater), q_dim + 1))
+    np.multiply(judgment_scores, w[rater][:, None], out=scores[:, :q_dim])
+    scores[:, q_dim] = ((w - attentive_share) / np.maximum(counts, 1))[rater]
     if np.any(np.linalg.eigvalsh(observed) <= 0):
         return None
     return observed, scores
