@@ -188,6 +188,13 @@ class BestCombination(JsonMixin):
     tie_rate: float
     loss_rate: float
     variant: str | None
+    # The same combination corrected for having been picked as the best (winners_curse): the
+    # bootstrap-corrected log-odds (the estimate to quote), its bias, the shrunken estimate beside
+    # it, and the corrected win rate. Absent from results stored before the correction existed.
+    corrected_log_odds: float | None = optional()
+    selection_bias: float | None = optional()
+    shrunken_log_odds: float | None = optional()
+    corrected_win_rate: float | None = optional()
 
 
 @dataclass(frozen=True)
