@@ -389,6 +389,7 @@ class AnalysisResult(JsonMixin):
     style: StyleDiagnostic | None
     best_tested_variant: str           # the run with the highest estimated utility
     interval_note: str                 # which errors the intervals use, and why, in words
+    interval_df: int | None = optional()  # Student's t degrees of freedom of the intervals; None: normal
     interactions: Interactions | None = optional()
     by_category: list[CategoryEffects] | None = optional()
     robustness: list[RobustnessRow] | None = optional()
