@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from designs import limits
 from evalplat.generation import logprobs
 from evalplat.generation.backends import backend_for
 from evalplat.generation.backends.base import GenerationResult
@@ -31,6 +32,7 @@ class ChunkOutcome:
     failed: int = 0
     lost: int = 0  # results not written because the claim was taken away meanwhile
     retry_ids: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # the distinct errors recorded on the rows, sorted
 
 
 def run_chunk(job_id, answer_ids, backend=None):
@@ -47,7 +49,7 @@ def run_chunk(job_id, answer_ids, backend=None):
         results = generate_all(lambda: backend or backend_for(job.backend, job.options),
                                [a.request() for a in answers])
     outcome = store_results(job, answers, results, token, settings.GENERATION_MAX_ATTEMPTS)
-    job.record_errors(sorted({r.error for r in results if r.error}))
+    job.record_errors(outcome.errors)
     job.refresh_counts()
     return outcome
 
@@ -75,6 +77,23 @@ RESULT_FIELDS = ["status", "text", "finish_reason", "prompt_tokens", "completion
                  "model_hash", "adapter_hash", "engine_version", "logprobs", "error", "generated_at", "claim_token", "lease_until"]
 
 
+def output_problem(result):
+    """Why a result's output cannot be stored (or shown to raters), or None.
+
+    Model output is untrusted input: a NUL or an unpaired surrogate, which PostgreSQL refuses and
+    a random or broken model can produce, would otherwise fail the whole chunk's write.
+    """
+    problem = limits.text_problem(result.text, limits.MARKDOWN)
+    if problem:
+        return f"the model's output cannot be stored: text: {problem}"
+    for index, position in enumerate(result.logprobs, start=1):
+        for text in (position.token, *(alternative for alternative, _ in position.top)):
+            problem = limits.text_problem(text, limits.TOKEN)
+            if problem:
+                return f"the model's output cannot be stored: logprobs[{index}] token: {problem}"
+    return None
+
+
 def store_results(job, answers, results, token, max_attempts):
     """Write each result to its row while the row is still this chunk's.
 
@@ -87,8 +106,12 @@ def store_results(job, answers, results, token, max_attempts):
     rows = []
     for answer, result in zip(answers, results):
         answer.claim_token = answer.lease_until = None
-        answer.error = result.error
-        if result.ok:
+        problem = output_problem(result) if result.ok else None
+        answer.error = result.error or problem or ""
+        if problem:
+            # Seeded, so asking again would give the same output: failed at once.
+            answer.status = Answer.Status.FAILED
+        elif result.ok:
             answer.status = Answer.Status.DONE
             answer.text, answer.finish_reason = result.text, result.finish_reason[:30]
             answer.prompt_tokens, answer.completion_tokens = result.prompt_tokens, result.completion_tokens
@@ -115,6 +138,7 @@ def store_results(job, answers, results, token, max_attempts):
             outcome.failed += 1
         else:
             outcome.retry_ids.append(answer.pk)
+    outcome.errors = sorted({answer.error for answer in rows if answer.error})
     return outcome
 
 
