@@ -5,15 +5,20 @@ a chunk that is delivered twice, or queued again by a resume, finds nothing left
 the engine works, a thread keeps renewing the lease; a worker that is killed stops renewing it,
 and once it runs out the rows can be handed to another worker. Results are written only to rows
 that still carry this chunk's token, so a worker that was presumed dead cannot overwrite them.
+
+A database that is briefly unreachable costs no work: the claim is one transaction (a chunk cut
+off there is claimed whole when its task runs again, see tasks.run_chunk), and results, which
+cost engine time, are kept and written once the database answers again.
 """
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -41,17 +46,38 @@ def run_chunk(job_id, answer_ids, backend=None):
     if job is None or not job.is_active:
         return ChunkOutcome()
     token = uuid.uuid4()
-    answers = claim(job, answer_ids, token, settings.GENERATION_LEASE_SECONDS)
-    if not answers:
-        return ChunkOutcome()
-    job.mark_running()
+    with transaction.atomic():
+        answers = claim(job, answer_ids, token, settings.GENERATION_LEASE_SECONDS)
+        if not answers:
+            return ChunkOutcome()
+        job.mark_running()
     with LeaseKeeper(token, settings.GENERATION_LEASE_SECONDS):
         results = generate_all(lambda: backend or backend_for(job.backend, job.options),
                                [a.request() for a in answers])
-    outcome = store_results(job, answers, results, token, settings.GENERATION_MAX_ATTEMPTS)
-    job.record_errors(outcome.errors)
-    job.refresh_counts()
+    # Up to a lease's length: after that another worker may have taken the rows over, and what
+    # this one writes would be refused anyway.
+    patience = settings.GENERATION_LEASE_SECONDS
+    outcome = when_database_answers(
+        lambda: store_results(job, answers, results, token, settings.GENERATION_MAX_ATTEMPTS), patience)
+    when_database_answers(lambda: job.record_errors(outcome.errors), patience)
+    when_database_answers(job.refresh_counts, patience)
     return outcome
+
+
+def when_database_answers(step, patience):
+    """step(), tried again (on a new connection, with backoff) while the database is unreachable,
+    for up to `patience` seconds; then the error is raised."""
+    deadline, pause = time.monotonic() + patience, 0.25
+    while True:
+        try:
+            return step()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning("database unreachable (%s); trying again in %.2f s", exc, pause)
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def claim(job, answer_ids, token, lease_seconds):
