@@ -73,6 +73,8 @@ def test_a_job_completes_through_redis_and_a_worker(settings, experiment, tmp_pa
 
 def database_url(settings_dict):
     user = settings_dict["USER"] or "postgres"
+    if settings_dict["PASSWORD"]:
+        user += f":{settings_dict['PASSWORD']}"
     return f"postgres://{user}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
 
 
