@@ -111,7 +111,11 @@ def setup_django(env):
 
 
 def worker_path_run(env, experiment, log, timeout=None):
-    """Seconds for `manage.py generate --wait` (from launch, and from the job's creation) and the answers."""
+    """Seconds for `manage.py generate --wait` (from launch, and from the job's creation), and the job.
+
+    The tiny random model now and then writes a NUL, which the platform stores as a failed answer
+    (PostgreSQL cannot hold it), so `generate` may exit 1: what counts is that the job finished.
+    """
     from django.db import connection
 
     from evalplat.generation.models import Answer, GenerationJob
@@ -122,12 +126,15 @@ def worker_path_run(env, experiment, log, timeout=None):
     started = time.perf_counter()
     launched = time.time()
     subprocess.run([PYTHON, "manage.py", "generate", experiment.slug, "--backend", "vllm", "--wait"],
-                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, check=True, timeout=timeout)
+                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, timeout=timeout)
     seconds = time.perf_counter() - started
     job = GenerationJob.objects.get(experiment=experiment)
-    after_start_up = seconds - (job.created_at.timestamp() - launched)
-    done = Answer.objects.filter(experiment=experiment, status="done")
-    return seconds, after_start_up, done.count(), sum(done.values_list("completion_tokens", flat=True))
+    if job.is_active or job.done + job.failed != job.total:
+        raise SystemExit(f"job #{job.pk} ended {job.state} with {job.done} done, {job.failed} failed of {job.total}")
+    other = job.answers.filter(status="failed").exclude(error__startswith="the model's output cannot be stored")
+    if other.exists():
+        raise SystemExit(f"job #{job.pk}: {other.count()} answers failed: {other.first().error}")
+    return seconds, seconds - (job.created_at.timestamp() - launched), job
 
 
 def direct_run(llm, requests):
@@ -181,7 +188,7 @@ def wait_for_worker(env, experiment, log_path):
     try:
         with log_path.open("a") as log:
             worker_path_run(env, experiment, log, timeout=START_SECONDS)
-    except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
+    except subprocess.TimeoutExpired as exc:
         raise SystemExit(f"the worker did not serve the first job ({exc}):\n{log_path.read_text()[-3000:]}") from None
 
 
@@ -241,14 +248,12 @@ def main():
         with log_path.open("a") as log:
             for repeat in range(1, args.repeat + 1):
                 direct_s, answers, tokens = direct_run(direct.llm, requests)
-                worker_s, after_start_up_s, done, worker_tokens = worker_path_run(env, experiment, log)
-                if done != answers:
-                    raise SystemExit(f"the worker path made {done} answers of {answers}:\n{log_path.read_text()[-3000:]}")
+                worker_s, after_start_up_s, job = worker_path_run(env, experiment, log)
                 ratios.append(direct_s / worker_s)
                 ratios_after_start_up.append(direct_s / after_start_up_s)
                 print(f"repeat {repeat}: direct {direct_s:6.2f} s ({answers / direct_s:6.1f} answers/s, "
                       f"{tokens / direct_s:7.0f} tokens/s)  worker path {worker_s:6.2f} s "
-                      f"({done / worker_s:6.1f} answers/s, {worker_tokens / worker_s:7.0f} tokens/s)  "
+                      f"({job.total / worker_s:6.1f} answers/s, {job.failed} of them failed: output not storable)  "
                       f"ratio {ratios[-1]:.3f} (without the command's start-up {ratios_after_start_up[-1]:.3f})",
                       flush=True)
         median = statistics.median(ratios)
