@@ -1,7 +1,7 @@
 """Generation throughput through the production path: `manage.py generate --wait` with a real
 `manage.py worker` and Redis, against a direct `LLM.chat` on the same requests.
 
-    .venv-vllm/bin/python benchmarks/bench_generation.py [--queries 64] [--max-tokens 64] [--repeat 3]
+    .venv-vllm/bin/python benchmarks/bench_generation.py [--queries 64] [--max-tokens 64] [--repeat 3] [--chunk-sizes 256]
         [--database-url postgres://...] [--prefix-cache]
 
 It builds the tiny random Llama (evalplat.generation.tinymodel), starts a redis-server of its
@@ -18,7 +18,7 @@ A first `generate` loads the worker's engine and is not timed. Then, repeat time
 
 Each repeat prints both, the ratio direct / worker, and the ratio without the command's start-up
 (from the job's creation to the command's exit); then the median ratio over repeats and its
-spread (min-max). Goal: median ratio >= 0.9. --prefix-cache adds the effect of vLLM's prefix
+spread (min-max). Goal: median ratio >= 0.9. --chunk-sizes 256,512 runs B once per size. --prefix-cache adds the effect of vLLM's prefix
 cache when variants share a system prompt.
 """
 import argparse
@@ -201,6 +201,8 @@ def main():
     parser.add_argument("--queries", type=int, default=64, help="queries (x 8 variants = answers)")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved pairs of timed runs (at least 3)")
+    parser.add_argument("--chunk-sizes", default="256",
+                        help="GENERATION_CHUNK_SIZE values to run the worker path with, each every repeat (256: the default)")
     parser.add_argument("--database-url", help="a PostgreSQL database of your own (default: a throwaway SQLite file)")
     parser.add_argument("--prefix-cache", action="store_true", help="also measure vLLM's prefix cache")
     parser.add_argument("--prefix-requests", type=int, default=64)
@@ -244,22 +246,26 @@ def main():
         print(f"machine: {machine()}; vllm {vllm.__version__}, tiny random Llama")
         print(f"workload: {len(requests)} answers (8 variants x {args.queries} queries), max_tokens {args.max_tokens}; "
               f"database {env['DATABASE_URL'].split(':')[0]}, Redis and `manage.py worker` of this run's own")
-        ratios, ratios_after_start_up = [], []
+        sizes = [int(size) for size in args.chunk_sizes.split(",")]
+        ratios = {size: ([], []) for size in sizes}  # with and without the command's start-up
         with log_path.open("a") as log:
             for repeat in range(1, args.repeat + 1):
                 direct_s, answers, tokens = direct_run(direct.llm, requests)
-                worker_s, after_start_up_s, job = worker_path_run(env, experiment, log)
-                ratios.append(direct_s / worker_s)
-                ratios_after_start_up.append(direct_s / after_start_up_s)
                 print(f"repeat {repeat}: direct {direct_s:6.2f} s ({answers / direct_s:6.1f} answers/s, "
-                      f"{tokens / direct_s:7.0f} tokens/s)  worker path {worker_s:6.2f} s "
-                      f"({job.total / worker_s:6.1f} answers/s, {job.failed} of them failed: output not storable)  "
-                      f"ratio {ratios[-1]:.3f} (without the command's start-up {ratios_after_start_up[-1]:.3f})",
-                      flush=True)
-        median = statistics.median(ratios)
-        print(f"direct / worker path over {args.repeat} repeats: {spread(ratios)} "
-              f"(goal >= {GOAL}: {'met' if median >= GOAL else 'NOT met'})")
-        print(f"without the command's start-up: {spread(ratios_after_start_up)}")
+                      f"{tokens / direct_s:7.0f} tokens/s)", flush=True)
+                for size in sizes:  # the planner reads the chunk size from the command's environment
+                    worker_s, after_start_up_s, job = worker_path_run(
+                        env | {"GENERATION_CHUNK_SIZE": str(size)}, experiment, log)
+                    ratios[size][0].append(direct_s / worker_s)
+                    ratios[size][1].append(direct_s / after_start_up_s)
+                    print(f"  worker path, chunks of {size:4d}: {worker_s:6.2f} s ({job.total / worker_s:6.1f} answers/s; "
+                          f"{job.failed} failed: output not storable)  ratio {ratios[size][0][-1]:.3f} "
+                          f"(without the command's start-up {ratios[size][1][-1]:.3f})", flush=True)
+        for size, (with_start_up, without) in ratios.items():
+            median = statistics.median(with_start_up)
+            print(f"chunks of {size}: direct / worker path over {args.repeat} repeats: {spread(with_start_up)} "
+                  f"(goal >= {GOAL}: {'met' if median >= GOAL else 'NOT met'}); "
+                  f"without the command's start-up: {spread(without)}")
     finally:
         direct.close()
         if worker.poll() is None:

@@ -21,11 +21,11 @@ import time
 import pytest
 from django.db import connection
 
+from benchmarks.load_raters import free_port
 from evalplat.generation.models import Answer, GenerationJob
 from tests.generation.openai_peer import expected_text
 from tests.generation.test_worker import ROOT, database_url, job_finished, kill, start_worker_process, wait_for
 from tests.rating.test_rater_faults import CuttableProxy
-from benchmarks.load_raters import free_port
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -149,6 +149,7 @@ def test_a_database_outage_mid_job_loses_nothing_and_needs_no_resume(on_postgres
         wait_for(lambda: job.answers.filter(status="running").exists(), 60, "the worker to be mid-chunk")
         proxy.cut()  # every connection of the worker's closed, new ones refused
         running = set(job.answers.filter(status="running").values_list("id", flat=True))
+        assert running  # a chunk in the engine when the database went
         time.sleep(3)  # longer than a chunk: its results wait, and the next chunk cannot claim
         assert set(job.answers.filter(status="running").values_list("id", flat=True)) == running
         proxy.restore()
