@@ -7,8 +7,10 @@ demo:
 test:
 	scripts/test
 
+# The GPU worker in a development checkout (vLLM's environment, the demo's settings, a broker at
+# CELERY_BROKER_URL); production runs  manage.py worker  with its own settings (README "Serving").
 worker:
-	.venv/bin/celery -A evalplat worker -Q gpu --pool=solo --concurrency=1 --prefetch-multiplier=1 -l info
+	CELERY_TASK_ALWAYS_EAGER=0 scripts/manage --vllm worker --loglevel=INFO
 
 bench:
 	.venv/bin/python benchmarks/bench_fit.py

@@ -224,7 +224,7 @@ def prepare_database(url, history):
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{name}"')
     admin.close()
-    env = {**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "true"}
+    env = {**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "true", "DEBUG": "1"}  # set-up commands only
     manage(env, "migrate", "--verbosity", "0")
     manage(env, "demo", "--password", secrets.token_urlsafe(12))
     loader = (
@@ -314,7 +314,7 @@ def efficiency(url):
         "print(len(items), min(eff.values()), max(eff.values()))\n")
     child = subprocess.run([PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True,
                            env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "evalplat.settings",
-                                "PYTHONPATH": str(ROOT)})
+                                "PYTHONPATH": str(ROOT), "DEBUG": "1"})  # a read-only check, not the server
     if child.returncode != 0:
         return "efficiency not measured: " + child.stderr[-300:]
     n, low, high = child.stdout.split()

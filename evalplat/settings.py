@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -104,7 +105,7 @@ if SECRET_KEY == DEVELOPMENT_SECRET_KEY and not DEBUG:
     raise ImproperlyConfigured(
         "SECRET_KEY is the public development key and DEBUG is off: set SECRET_KEY to a long random "
         "secret, e.g. the output of  python -c 'import secrets; print(secrets.token_urlsafe(50))'  "
-        "(or set DEBUG=1 for local development only)")
+        "(or, for local development only, set DEBUG=1 or run the command through scripts/manage)")
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
@@ -129,6 +130,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Static files (the admin's) from the web process itself, compressed and cached forever by hash.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -141,6 +144,23 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Every page: scripts only from this site or a block carrying the response's nonce (no inline
+# script, no eval), nothing loaded from elsewhere, forms post only here, no framing. Rater pages
+# tighten it further (evalplat.rating.views.rater_page). Console templates write the nonce as
+# {{ request.csp_nonce }}; django-csp adds it to the header only when a page used it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.NONE],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:"],
+        "connect-src": [csp.SELF],
+        "form-action": [csp.SELF],
+        "base-uri": [csp.NONE],
+        "frame-ancestors": [csp.NONE],
+    },
+}
 
 ROOT_URLCONF = "evalplat.urls"
 WSGI_APPLICATION = "evalplat.wsgi.application"
@@ -160,7 +180,10 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(env("DATABASE_URL", "sqlite:///evalplat.sqlite3"))}
+# One default database for the demo and every command run in its checkout (scripts/demo serves
+# it, scripts/manage and a bare manage.py reach it), so README's commands find the demo's data.
+DEFAULT_DATABASE_URL = "sqlite:///var/demo.sqlite3"
+DATABASES = {"default": database_from_url(env("DATABASE_URL", DEFAULT_DATABASE_URL))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -293,4 +316,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
+    # Django's own default gives "django" a second console handler when DEBUG is on, so every
+    # message (runserver's "Watching for file changes") was printed twice; one handler, the root's.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

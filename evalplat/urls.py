@@ -9,7 +9,7 @@ urlpatterns = [
     path("console/new/", include("evalplat.console.design_urls")),
     path("console/", include("evalplat.experiments.urls")),
     # Rater pages under r/ and the rating pages of the console under console/<slug>/rating/.
-    path("", include("evalplat.generation.urls")),
+    path("", include("evalplat.console.generation_urls")),
     path("", include("evalplat.rating.urls")),
     path("", include("evalplat.analysis.urls")),
     path("", include("evalplat.distill.urls")),

@@ -26,3 +26,13 @@ ensure_venv() {
     rm -f .venv/.installed-*
     touch "$(stamp_for "$1")" "$(stamp_for requirements.txt)"
 }
+
+demo_environment() {
+    # The demo's environment, shared by scripts/demo and scripts/manage so that a command reaches
+    # what the demo serves: DEBUG on (which is what lets the public development SECRET_KEY through;
+    # production sets its own key, see README "Security") and tasks in-process (no broker). The
+    # database needs nothing here: settings.py defaults to var/demo.sqlite3. Whatever is already
+    # set in the environment wins.
+    export DEBUG="${DEBUG:-1}"
+    export CELERY_TASK_ALWAYS_EAGER="${CELERY_TASK_ALWAYS_EAGER:-1}"
+}

@@ -12,9 +12,7 @@ loaded something into it (`edited`); the one design file (.toml) among the uploa
 inside an uploaded archive; the editor's untouched starter text. The files it names are read
 from the upload only (`designs.files.Bundle`), never from the server's disk.
 """
-import secrets
 from dataclasses import dataclass, field
-from functools import wraps
 from pathlib import Path, PurePosixPath
 
 from django.contrib import messages
@@ -38,20 +36,6 @@ LIMITS = {"files": MAX_BUNDLE_FILES, "file_size": size_text(MAX_FILE_BYTES), "to
           "design_size": size_text(MAX_DESIGN_BYTES), "design_bytes": MAX_DESIGN_BYTES}
 
 
-def console_page(view):
-    """A strict CSP with a per-response nonce: no script runs but the page's own nonce'd block,
-    nothing loads from outside, and the page talks only to this site (its fetch of Check)."""
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        request.csp_nonce = secrets.token_urlsafe(16)
-        response = view(request, *args, **kwargs)
-        response["Content-Security-Policy"] = (
-            f"default-src 'none'; script-src 'nonce-{request.csp_nonce}'; style-src 'unsafe-inline'; "
-            "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-        return response
-    return wrapped
-
-
 @dataclass
 class Submission:
     """What one POST of the form holds, sorted out: the design text, its name, its files."""
@@ -67,14 +51,12 @@ class Submission:
 
 @require_GET
 @login_required
-@console_page
 def new(request):
     return _page(request, Submission(text=STARTER.read_text(encoding="utf-8")), edited=False)
 
 
 @require_POST
 @login_required
-@console_page
 def check(request):
     submission = _read_submission(request)
     preview, problems = None, submission.problems
@@ -92,7 +74,6 @@ def check(request):
 
 @require_POST
 @login_required
-@console_page
 def create(request):
     submission = _read_submission(request)
     problems = submission.problems

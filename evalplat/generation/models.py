@@ -189,10 +189,27 @@ class Answer(models.Model):
     def token_logprobs(self):
         return token_logprobs.unpack(self.logprobs)
 
+    def exclude(self, reason):
+        """Keep this answer from raters from now on; returns whether it was shown until now."""
+        return Answer.objects.filter(pk=self.pk, excluded=False).update(
+            excluded=True, exclusion_reason=reason[:300]) == 1
+
+    def include_again(self):
+        """Undo an exclusion; returns whether it happened. Only before rating opens: once raters
+        judge the answer set, an answer that was kept from them stays out."""
+        return (Answer.objects.filter(pk=self.pk, excluded=True)
+                .exclude(experiment__status__in=(Experiment.Status.RATING, Experiment.Status.CLOSED))
+                .update(excluded=False, exclusion_reason="") == 1)
+
+
+def planned_answer_count(experiment):
+    """How many answers the design plans: one per (variant, query, sample)."""
+    return experiment.variants.count() * experiment.queries.count() * experiment.generation_settings.samples
+
 
 def has_every_answer(experiment):
     """Whether every (variant, query, sample) the design plans has a finished answer."""
-    planned = experiment.variants.count() * experiment.queries.count() * experiment.generation_settings.samples
+    planned = planned_answer_count(experiment)
     return planned > 0 and Answer.objects.filter(experiment=experiment, status=Answer.Status.DONE).count() == planned
 
 

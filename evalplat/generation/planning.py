@@ -1,8 +1,14 @@
 """Planning: the answer rows an experiment needs, and the chunks of work that fill them in.
 
 A job is planned inside one transaction: missing rows are created "pending", every answer not yet
-done is attached to the new job, and chunk tasks are queued with delay_on_commit so that no worker
+done is attached to the new job, and chunk tasks are published once it commits, so that no worker
 looks for rows before they exist.
+
+A job no worker will ever receive is worse than no job: the experiment would sit in "generating"
+with nothing happening. So the broker is reached (with a short timeout) *inside* the planning
+transaction, and when it cannot be, the transaction rolls back and nothing was written. Should
+the broker vanish in the moment between that check and the publish after commit, a job no worker
+has started is cancelled with the reason recorded, which also sends the experiment back to draft.
 """
 import hashlib
 from dataclasses import dataclass
@@ -11,14 +17,78 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from kombu.utils.url import maybe_sanitize_url
 
 from designs.spec import GenerationSettings
+from evalplat.celery import app as celery_app
 from evalplat.experiments.models import Experiment
 from evalplat.generation.models import Answer, GenerationJob
+
+# Seconds to reach the broker before giving up, and quick retries when publishing: the console's
+# "Generate" waits on this, so a broker that is down must be reported in seconds, not minutes.
+BROKER_CONNECT_TIMEOUT = 2.0
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Backends whose chunks may run in the web process when tasks run eagerly (no broker, the demo):
+# vLLM needs a GPU worker and is never imported by the web app.
+EAGER_BACKENDS = ("openai",)
+WORKER_BACKENDS = ("vllm", "openai")
 
 
 class PlanningError(Exception):
     """The job cannot start; the message says why, and nothing was written."""
+
+
+def runs_eagerly():
+    """Whether queued tasks run in the calling process (CELERY_TASK_ALWAYS_EAGER) instead of a worker."""
+    return bool(celery_app.conf.task_always_eager)
+
+
+def available_backends():
+    """The backends the console can start a job with in this deployment.
+
+    Replay is left out: it reads a file on the worker's disk, and the console imports uploaded
+    answers directly instead.
+    """
+    return EAGER_BACKENDS if runs_eagerly() else WORKER_BACKENDS
+
+
+def check_backend_available(backend):
+    """Refuse, before planning anything, a backend this deployment's console cannot run."""
+    if backend in available_backends():
+        return
+    if backend == "vllm" and runs_eagerly():
+        raise PlanningError(
+            "backend vllm: this deployment runs tasks inside the web process (CELERY_TASK_ALWAYS_EAGER=1, "
+            "as the demo does), which never loads vLLM. Start Redis and a GPU worker "
+            "(CELERY_BROKER_URL=redis://… python manage.py worker, from .venv-vllm), and run the web app "
+            f"with CELERY_TASK_ALWAYS_EAGER off; or choose one of: {', '.join(available_backends())}")
+    raise PlanningError(f"backend: choose one of {', '.join(available_backends())}")
+
+
+def broker_connection():
+    """A connection to the broker in settings.CELERY_BROKER_URL that gives up quickly."""
+    return celery_app.connection_for_write(
+        settings.CELERY_BROKER_URL, connect_timeout=BROKER_CONNECT_TIMEOUT,
+        transport_options={"socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
+                           "socket_timeout": BROKER_CONNECT_TIMEOUT})
+
+
+def broker_problem(exc):
+    # The URL as a page may show it: without its password.
+    return (f"the task broker at {maybe_sanitize_url(settings.CELERY_BROKER_URL)} cannot be reached: {exc}; "
+            "start Redis or set CELERY_BROKER_URL to where it runs")
+
+
+def check_broker():
+    """Raise PlanningError unless the broker answers now (a no-op when tasks run eagerly)."""
+    if runs_eagerly():
+        return
+    try:
+        with broker_connection() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_CONNECT_TIMEOUT)
+    except (BrokerError, OSError) as exc:
+        raise PlanningError(f"{broker_problem(exc)}. Nothing was queued.") from None
 
 
 @dataclass(frozen=True)
@@ -71,8 +141,12 @@ def create_missing_answers(experiment):
     return len(rows)
 
 
-def start_job(experiment, backend, options=None):
-    """Plan a job for every answer of `experiment` not yet done and queue its chunks."""
+def start_job(experiment, backend, options=None, *, only_failed=False):
+    """Plan a job for every answer of `experiment` not yet done and queue its chunks.
+
+    With `only_failed`, the job takes only the answers that failed after every attempt (the
+    console's "Retry failed"); pending rows, say of a cancelled job, are left for a full run.
+    """
     with transaction.atomic():
         # Serialises planners of one experiment: two `generate` runs cannot both attach rows.
         experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
@@ -83,13 +157,18 @@ def start_job(experiment, backend, options=None):
             raise PlanningError(
                 f"job #{active.pk} for {experiment.slug} is still {active.state} "
                 f"({active.done}/{active.total} done); resume it (--resume) or cancel it (--cancel) first")
-        create_missing_answers(experiment)
-        # Rows still "running" under a lease that ran out belong to a worker that died.
-        todo = experiment.answers.filter(
-            Q(status__in=(Answer.Status.PENDING, Answer.Status.FAILED))
-            | Q(status=Answer.Status.RUNNING, lease_until__lt=timezone.now()))
-        if not todo.exists():
-            raise PlanningError(f"every answer of {experiment.slug} is generated already")
+        if only_failed:
+            todo = experiment.answers.filter(status=Answer.Status.FAILED)
+            if not todo.exists():
+                raise PlanningError(f"no answer of {experiment.slug} has failed; nothing to retry")
+        else:
+            create_missing_answers(experiment)
+            # Rows still "running" under a lease that ran out belong to a worker that died.
+            todo = experiment.answers.filter(
+                Q(status__in=(Answer.Status.PENDING, Answer.Status.FAILED))
+                | Q(status=Answer.Status.RUNNING, lease_until__lt=timezone.now()))
+            if not todo.exists():
+                raise PlanningError(f"every answer of {experiment.slug} is generated already")
         job = GenerationJob.objects.create(experiment=experiment, backend=backend, options=options or {})
         job.total = todo.update(job=job, status=Answer.Status.PENDING, attempts=0, error="",
                                 claim_token=None, lease_until=None)
@@ -97,6 +176,16 @@ def start_job(experiment, backend, options=None):
         experiment.start_generation()
         enqueue_chunks(job)
     return job
+
+
+def retry_failed(experiment):
+    """A new job for the failed answers only, with the backend and options of the job that
+    last ran (the one whose failures the console shows)."""
+    last = experiment.generation_jobs.first()
+    if last is None:
+        raise PlanningError(f"{experiment.slug} has had no generation job; nothing to retry")
+    check_backend_available(last.backend)
+    return start_job(experiment, last.backend, last.options, only_failed=True)
 
 
 def resume_job(job):
@@ -113,14 +202,42 @@ def resume_job(job):
 
 
 def enqueue_chunks(job):
-    """Queue the job's pending rows in chunks, in run order, never mixing models in a chunk."""
-    from evalplat.generation.tasks import run_chunk
+    """Queue the job's pending rows in chunks, in run order, never mixing models in a chunk.
 
+    Call it inside the planning transaction: it checks the broker now (a PlanningError rolls the
+    transaction back) and publishes each chunk when the transaction commits.
+    """
     rows = job.answers.filter(status=Answer.Status.PENDING).in_run_order().values_list("id", "model")
     chunks = split_into_chunks(list(rows), settings.GENERATION_CHUNK_SIZE)
+    check_broker()
     for ids in chunks:
-        run_chunk.delay_on_commit(job.pk, ids)
+        transaction.on_commit(lambda ids=ids: publish_chunk(job, ids))
     return len(chunks)
+
+
+def publish_chunk(job, ids):
+    """Send one chunk to the workers; PlanningError if the broker is gone.
+
+    A job no worker has started yet is then cancelled with the reason (its chunks already sent
+    find it cancelled and do nothing), so it cannot wait forever for a chunk that never comes;
+    a running job is left to its workers and can be resumed.
+    """
+    from evalplat.generation.tasks import run_chunk
+
+    if runs_eagerly():
+        run_chunk.delay(job.pk, ids)
+        return
+    try:
+        with broker_connection() as connection:
+            run_chunk.apply_async((job.pk, ids), connection=connection, retry=True,
+                                  retry_policy=PUBLISH_RETRY_POLICY)
+    except (BrokerError, OSError) as exc:
+        problem = broker_problem(exc)
+        if GenerationJob.objects.filter(pk=job.pk, state=GenerationJob.State.QUEUED).exists() and job.cancel():
+            job.record_errors([f"job not queued: {problem}"])
+            raise PlanningError(f"{problem}. Job #{job.pk} was cancelled; generate again once it runs.") from None
+        raise PlanningError(f"{problem}. Job #{job.pk} goes on with the chunks already queued; "
+                            "resume it once the broker runs.") from None
 
 
 def split_into_chunks(rows, size):

@@ -106,6 +106,13 @@ def model_ids(experiment):
     return sorted(i for i in ids if i)
 
 
+def exclude_answer(answer):
+    """Keep `answer` from raters, recording its leak flags as the reason; returns whether it
+    was shown until now."""
+    kinds = "; ".join(flag.get_kind_display().lower() for flag in answer.leak_flags.all())
+    return answer.exclude(f"leak check: {kinds}" if kinds else "excluded by the experimenter")
+
+
 @transaction.atomic
 def check_experiment(experiment):
     """Recompute the leak flags of every finished answer; returns how many answers were flagged."""

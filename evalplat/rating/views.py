@@ -9,10 +9,10 @@ stores the judgment and claims the next item in one request, so the browser
 follows one redirect to it.
 """
 import re
-import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
+from csp import constants as csp
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -45,6 +45,8 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}\Z")
 RATER_COOKIE = "evalplat_rater"
 RATER_COOKIE_SALT = "evalplat.rating.rater"
 RATER_COOKIE_MAX_AGE = 30 * 24 * 3600
+UNFILLED_PLACEHOLDER = re.compile(r"\{\{%.*%\}\}|%[A-Z_]+%")  # Prolific's {{%PROLIFIC_PID%}}, a bare %STUDY_ID%
+
 REFUSALS = {
     "closed": ("This study is not open right now",
                "Please check back later, or contact whoever sent you the link. Nothing was recorded."),
@@ -62,21 +64,21 @@ REFUSALS = {
 
 
 def rater_page(view):
-    """Headers for every rater response: a strict CSP, no caching, no indexing.
+    """Headers for every rater response: a stricter CSP than the console's, no caching, no indexing.
 
     The CSP is a second wall behind sanitising: even if an answer smuggled
     markup through, the browser would run no script but ours (by nonce), load
-    no image, font or frame, and send no request anywhere.
+    no image, font or frame, and send no request anywhere. A view that posts
+    elsewhere (MTurk's completion form) lists the origins in `form_targets`.
     """
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        request.csp_nonce = secrets.token_urlsafe(16)
         response = view(request, *args, **kwargs)
-        form_action = " ".join(["'self'", *getattr(response, "form_targets", [])])
-        response["Content-Security-Policy"] = (
-            f"default-src 'none'; script-src 'nonce-{request.csp_nonce}'; style-src 'unsafe-inline'; "
-            f"form-action {form_action}; base-uri 'none'; frame-ancestors 'none'; connect-src 'none'"
-        )
+        str(request.csp_nonce)  # always a nonce: "script-src" alone (no source) would be a malformed header
+        response._csp_replace = {
+            "script-src": [csp.NONCE], "style-src": [csp.UNSAFE_INLINE], "img-src": None, "connect-src": [csp.NONE],
+            "form-action": [csp.SELF, *getattr(response, "form_targets", [])],
+        }
         response["Cache-Control"] = "no-store"
         # Not "no-referrer": Chromium then sends "Origin: null" on same-origin
         # POSTs and Django's CSRF check refuses them. Nothing leaves the site anyway.
@@ -134,6 +136,11 @@ def _platform_params(request, invite):
             return {}, f"{name} is longer than {MAX_PARAM_LENGTH} characters"
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
             return {}, f"{name} contains control characters"
+        if UNFILLED_PLACEHOLDER.search(value):
+            # The study link was opened as written in the console, not from the platform, which
+            # replaces {{%PROLIFIC_PID%}}; every such visitor would otherwise share one rater.
+            return {}, (f"{name} is the placeholder {value}, not a participant's id: open the study from the "
+                        "platform (it fills the placeholder in), or use the plain rater link")
         if value:
             params[name] = value
     return params, ""
@@ -470,7 +477,6 @@ def console_leaks(request, slug):
 def console_exclude_answer(request, slug, answer_id):
     experiment = experiment_for_user(request, slug)
     answer = get_object_or_404(Answer, pk=answer_id, experiment=experiment)
-    reasons = "; ".join(flag.get_kind_display().lower() for flag in answer.leak_flags.all())
-    Answer.objects.filter(pk=answer.pk).update(excluded=True, exclusion_reason=f"leak check: {reasons}"[:300])
+    leaks.exclude_answer(answer)
     messages.success(request, f"Excluded the answer of {answer.variant.code} to {answer.query.key}.")
     return redirect("rating:console_leaks", slug=slug)

@@ -86,7 +86,7 @@ def test_the_page_opens_with_a_starter_design_that_checks(owner_client):
 def test_the_page_sends_a_strict_csp_with_a_fresh_nonce(owner_client):
     first, second = owner_client.get(reverse("design:new")), owner_client.get(reverse("design:new"))
     csp = first["Content-Security-Policy"]
-    nonce = re.search(r"script-src 'nonce-([^']+)'", csp).group(1)
+    nonce = re.search(r"script-src 'self' 'nonce-([^']+)'", csp).group(1)
     assert "default-src 'none'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
     assert nonce not in second["Content-Security-Policy"]
     page = first.content.decode()

@@ -30,6 +30,7 @@ RATERS = ("rater", "another_rater", "foreign_rater")
 OK, LOGIN = "ok", "login"
 CONSOLE = {"anonymous": LOGIN, **{r: LOGIN for r in RATERS}, "owner": OK, "other_experimenter": 404, "superuser": OK}
 CONSOLE_POST_ONLY = {**CONSOLE, "owner": 405, "other_experimenter": 405, "superuser": 405}
+CONSOLE_GET_ONLY = CONSOLE_POST_ONLY  # the same cells: the other method is refused for every experiment
 CONSOLE_LIST = {**CONSOLE, "other_experimenter": OK}  # no experiment in the URL: each sees their own
 CONSOLE_LIST_422 = {**CONSOLE_LIST, "owner": 422, "other_experimenter": 422, "superuser": 422}
 RATER_SESSION = {s: 404 for s in SUBJECTS} | {"rater": OK, "another_rater": OK, "foreign_rater": OK}
@@ -47,7 +48,12 @@ EXPECTED = {  # (URL name, method) -> visitor -> outcome
     ("design:new", "GET"): CONSOLE_LIST, ("design:new", "POST"): EVERYONE_405,
     ("design:check", "GET"): EVERYONE_405, ("design:check", "POST"): CONSOLE_LIST,
     ("design:create", "GET"): EVERYONE_405, ("design:create", "POST"): CONSOLE_LIST_422,
+    ("generation:page", "GET"): CONSOLE, ("generation:page", "POST"): CONSOLE_GET_ONLY,
+    ("generation:status", "GET"): CONSOLE, ("generation:status", "POST"): CONSOLE_GET_ONLY,
+    ("generation:answers", "GET"): CONSOLE, ("generation:answers", "POST"): CONSOLE_GET_ONLY,
     ("generation:start", "GET"): CONSOLE_POST_ONLY, ("generation:start", "POST"): CONSOLE,
+    ("generation:retry", "GET"): CONSOLE_POST_ONLY, ("generation:retry", "POST"): CONSOLE,
+    ("generation:exclude", "GET"): CONSOLE_POST_ONLY, ("generation:exclude", "POST"): CONSOLE,
     ("generation:cancel", "GET"): CONSOLE_POST_ONLY, ("generation:cancel", "POST"): CONSOLE,
     ("generation:upload", "GET"): CONSOLE_POST_ONLY, ("generation:upload", "POST"): CONSOLE,
     ("distill:confirm", "GET"): CONSOLE_POST_ONLY, ("distill:confirm", "POST"): CONSOLE,

@@ -57,6 +57,8 @@ def test_a_stopped_rater_cannot_submit_the_item_they_hold(client, study_invite, 
     ("STUDY_ID", "study\x00", "STUDY_ID contains control characters"),
     ("SESSION_ID", "x" * 201, "SESSION_ID is longer than 200 characters"),
     ("workerId", "\x00", "workerId contains control characters"),
+    ("PROLIFIC_PID", "{{%PROLIFIC_PID%}}", "PROLIFIC_PID is the placeholder {{%PROLIFIC_PID%}}, not a participant"),
+    ("STUDY_ID", "%STUDY_ID%", "STUDY_ID is the placeholder %STUDY_ID%"),
 ])
 def test_bad_platform_parameters_get_a_clear_400_and_create_nobody(client, rating_experiment, name, value, problem):
     invite = Invite.objects.create(experiment=rating_experiment)  # no platform: every parameter is read
