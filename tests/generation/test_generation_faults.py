@@ -139,24 +139,31 @@ def test_generation_waits_while_redis_is_stopped_and_resumes_when_it_returns(
 def test_a_database_outage_mid_job_loses_nothing_and_needs_no_resume(on_postgresql, experiment, peer, redis, tmp_path):
     peer.delay = 0.1
     proxy = CuttableProxy(int(connection.settings_dict["PORT"] or 5432))
-    through_proxy = database_url(connection.settings_dict | {"HOST": "127.0.0.1", "PORT": proxy.port})
-    env = worker_env(redis, peer, through_proxy)
+    # The worker and `generate --wait` reach the database through the proxy; this test directly.
+    env = worker_env(redis, peer, database_url(connection.settings_dict | {"HOST": "127.0.0.1", "PORT": proxy.port}))
     log_path = tmp_path / "worker.log"
     log = log_path.open("w")
     worker = start_worker_process(env, "gpu", log)
+    waiting = subprocess.Popen([sys.executable, "manage.py", "generate", experiment.slug, "--backend", "openai", "--wait"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        job = queue_job(experiment, env | {"DATABASE_URL": database_url(connection.settings_dict)})
-        wait_for(lambda: job.answers.filter(status="running").exists(), 60, "the worker to be mid-chunk")
-        proxy.cut()  # every connection of the worker's closed, new ones refused
+        wait_for(lambda: Answer.objects.filter(experiment=experiment, status="running").exists(), 60,
+                 "the worker to be mid-chunk")
+        job = GenerationJob.objects.get(experiment=experiment)
+        proxy.cut()  # every connection of the worker's and the command's closed, new ones refused
         running = set(job.answers.filter(status="running").values_list("id", flat=True))
         assert running  # a chunk in the engine when the database went
         time.sleep(3)  # longer than a chunk: its results wait, and the next chunk cannot claim
         assert set(job.answers.filter(status="running").values_list("id", flat=True)) == running
         proxy.restore()
         wait_for(lambda: job_finished(job), 120, "the job to finish after the database returned")
+        out, err = waiting.communicate(timeout=30)
     finally:
         kill(worker)
         log.close()
+        waiting.kill()
         proxy.cut()
     assert "database unreachable" in log_path.read_text()  # the outage did reach the worker
+    # The command waited through it and saw the end.
+    assert waiting.returncode == 0 and "The database is unreachable" in err and "done: 32 answers" in out, (out, err)
     assert_every_answer_made_once(experiment, job, peer, log_path)

@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError, connection
 
 from evalplat.experiments.models import Experiment
 from evalplat.generation.backends import BACKENDS
@@ -18,6 +19,7 @@ from evalplat.generation.planning import PlanningError, resume_job, start_job
 POLL_SECONDS = 0.1
 PROGRESS_FIELDS = ["state", "total", "done", "failed", "completion_tokens"]
 REDRAW_SECONDS = 0.5
+OUTAGE_POLL_SECONDS = 1.0
 BAR_WIDTH = 30
 
 
@@ -99,7 +101,7 @@ class Command(BaseCommand):
         started, done_before = time.monotonic(), job.done
         tokens_before, drawn = job.completion_tokens, None
         while True:
-            job.refresh_from_db(fields=PROGRESS_FIELDS)
+            self.poll(job)
             now = time.monotonic()
             if not job.is_active or drawn is None or now - drawn >= REDRAW_SECONDS:
                 elapsed, drawn = max(now - started, 1e-9), now
@@ -117,6 +119,20 @@ class Command(BaseCommand):
         if job.state == GenerationJob.State.CANCELLED:
             raise CommandError(f"job #{job.pk} was cancelled")
         self.stdout.write(f"Job #{job.pk} done: {job.done} answers, {job.completion_tokens} tokens.")
+
+    def poll(self, job):
+        """The job's counts; while the database is unreachable, say so once and keep waiting:
+        the workers go on (and wait for the database themselves), so the wait should too."""
+        said = False
+        while True:
+            try:
+                return job.refresh_from_db(fields=PROGRESS_FIELDS)
+            except (OperationalError, InterfaceError) as exc:
+                if not said:
+                    self.stderr.write(f"\nThe database is unreachable ({str(exc).strip()}); waiting for it.")
+                    said = True
+                connection.close()
+                time.sleep(OUTAGE_POLL_SECONDS)
 
 
 def progress_line(job, answers_per_second, tokens_per_second):
