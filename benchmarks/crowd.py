@@ -49,7 +49,7 @@ def run_crowd(experiment, n_judgments, *, active=30, leave=0.03, problems=0.02, 
             item.report_problem("unreadable", "")
         else:
             with transaction.atomic():
-                if item.record_judgment(winner=rng.choice(["left", "right", "tie"]), strength=1, both_bad=False,
+                if item.record_judgment(answers=[("", rng.choice(["left", "right", "tie"]), 1)], both_bad=False,
                                         rationale=""):
                     judged += 1
         queue = RatingQueue.objects.get(experiment=experiment)

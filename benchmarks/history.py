@@ -49,13 +49,13 @@ def load_history(experiment, n_judgments, *, seed=0):
             left_answer_id=rng.choice(layout.answers[item.left, item.query]),
             right_answer_id=rng.choice(layout.answers[item.right, item.query]),
             cell=cell_key(layout.query_ids[item.query], layout.variant_ids[item.left], layout.variant_ids[item.right]),
-            position=position, status=Assignment.Status.JUDGED, issued_at=shown, shown_at=shown,
+            position=position, status=Assignment.Status.JUDGED, issued_at=shown,
             expires_at=shown + timedelta(minutes=30), finished_at=shown + timedelta(seconds=rng.uniform(15, 45))))
     created = Assignment.objects.bulk_create(rows, batch_size=BATCH)
     _mark_replicas(items, created, rating.overlap)
     Judgment.objects.bulk_create(
         [Judgment(assignment=a, winner=rng.choice(["left", "right", "tie"]), strength=rng.choice([1, 2]),
-                  time_on_item_ms=int((a.finished_at - a.shown_at).total_seconds() * 1000)) for a in created],
+                  time_on_item_ms=int((a.finished_at - a.issued_at).total_seconds() * 1000)) for a in created],
         batch_size=BATCH)
     return len(created)
 

@@ -21,6 +21,8 @@ FACTORS = 32
 LEVELS = 16                            # per factor
 QUERIES = 10_000
 SAMPLES = 100                          # generation.samples
+CRITERIA = 8                           # [[rating.criteria]]: rows of choices on one rater page
+RATERS_PER_ITEM = 20                   # rating.raters_per_item
 
 # --- text, in characters (the database column where there is one) --------------------------
 NAME = 63                              # experiment name (slug), factor and level names
@@ -41,6 +43,7 @@ SEED = 2**63 - 1                       # generation.seed
 LOGPROB_TOKENS = 100_000               # token log-probabilities stored per answer
 LOGPROB_TOP = 20                       # alternatives per token (generation.logprobs at most)
 TOKEN = 1_000                          # characters of one token string
+WEIGHT = 1_000                         # a criterion's weight in the combination
 
 # Characters PostgreSQL cannot store in text (NUL) and strings that are not Unicode text
 # (unpaired surrogates, which JSON's \ud800 escapes can produce and no encoder accepts).

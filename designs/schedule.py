@@ -352,11 +352,12 @@ class PairScheduler:
         return None
 
 
-def plan_pairs(runs, levels, n_queries, n_judgments, *, seed, per_rater=40, overlap=0.0, effects=None):
+def plan_pairs(runs, levels, n_queries, n_judgments, *, seed, per_rater=40, overlap=0.0, effects=None,
+               raters_per_item=2):
     """Schedule `n_judgments` judgments for raters who each judge `per_rater` items.
 
     Drives the same `PairScheduler` the rating app uses; a share `overlap` of
-    items is given to a second rater. Returns a list of `ScheduledItem`
+    items is given to `raters_per_item` - 1 further raters (all different). Returns a list of `ScheduledItem`
     (variant indices into `runs`); fewer than asked when the cells run out.
     """
     if per_rater < 1:
@@ -367,16 +368,20 @@ def plan_pairs(runs, levels, n_queries, n_judgments, *, seed, per_rater=40, over
     items: list[ScheduledItem] = []
     unreplicated: deque[int] = deque()  # items not repeated yet (replicas are never repeated), oldest first
     n_replicas = 0
+    replicas_of = {}  # item index -> its replicas so far
     rater, rater_items, idle_raters = 0, 0, 0
     while len(items) < n_judgments:
         if rater_items == per_rater:
             rater, rater_items = rater + 1, 0
         item = None
         is_replica = False
-        if wants_replica(len(items), n_replicas, overlap):
+        if wants_replica(len(items), n_replicas, overlap * (raters_per_item - 1)):
             source = scheduler.replica_for(rater, items, unreplicated)
             if source is not None:
                 n_replicas += 1
+                replicas_of[source] = replicas_of.get(source, 0) + 1
+                if replicas_of[source] < raters_per_item - 1:
+                    unreplicated.appendleft(source)  # its next rater comes next
                 is_replica = True
                 item = ScheduledItem(rater, items[source].query, items[source].left, items[source].right)
         if item is None:

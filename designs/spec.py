@@ -28,6 +28,8 @@ from designs.locate import TomlLocator, deep_nesting_line
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ARRAY_NAME_LENGTH = 100  # Experiment.array_name
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# A criterion's name is a column value in judgments.csv and a word in the report's sentences.
+CRITERION_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 ARRAY_NAME = re.compile(r"^(auto|full|L\d+(\(.*\))?)$")
 QUERY_PLACEHOLDER = "query"
 
@@ -41,6 +43,7 @@ SCALE_OUTCOMES = {
 }
 SCALES = tuple(SCALE_OUTCOMES)
 RATIONALE = ("off", "optional", "required")
+CRITERION_KEYS = ("name", "question", "scale", "weight")
 
 # generation.* keys, the type each takes, and whether a factor may target it.
 # "samples" and "seed" describe the experiment, not a variant, so they cannot be factors.
@@ -186,18 +189,58 @@ class GenerationSettings(_StoredSettings):
 
 
 @dataclass(frozen=True)
+class Criterion:
+    """One question a rater answers about every pair (a `[[rating.criteria]]` table).
+
+    `weight` enters the documented combination of criteria (README "Criteria"): the weighted
+    sum of the criteria's effects, with the weights as given (they need not sum to 1).
+    """
+
+    name: str
+    question: str
+    scale: str
+    weight: float = 1.0
+
+    @property
+    def outcomes(self):
+        return SCALE_OUTCOMES[self.scale]
+
+
+# The name of the one criterion a design without [[rating.criteria]] asks: its top-level `question`.
+# Stored as Judgment.criterion and read from a judgments.csv without a `criterion` column.
+IMPLICIT_CRITERION = ""
+
+
+@dataclass(frozen=True)
 class RatingSettings(_StoredSettings):
     scale: str = "5-point"
     both_bad: bool = True
     rationale: str = "optional"
     per_rater: int = 40
     overlap: float = 0.1
+    raters_per_item: int = 2  # how many raters judge each item of the `overlap` share
     gold_rate: float = 0.05
     instructions: str = DEFAULT_INSTRUCTIONS
+    criteria: tuple[Criterion, ...] = ()  # empty: the design's single `question`
 
     @property
     def outcomes(self):
         return SCALE_OUTCOMES[self.scale]
+
+    def asked(self, question):
+        """The criteria raters answer, in the order shown: the design's own, or the one implicit
+        criterion that asks the top-level `question` on `scale` (a design without criteria)."""
+        return self.criteria or (Criterion(IMPLICIT_CRITERION, question, self.scale),)
+
+    def as_dict(self):
+        stored = dict(self.__dict__)
+        stored["criteria"] = [dict(criterion.__dict__) for criterion in self.criteria]
+        return stored
+
+    @classmethod
+    def from_dict(cls, stored):
+        settings = super().from_dict(stored)
+        return replace(settings, criteria=tuple(Criterion(**c) for c in stored.get("criteria", ())))
 
 
 @dataclass(frozen=True)
@@ -421,6 +464,11 @@ class _Checker:
         system, user = self.check_prompt(data)
         generation = self.check_generation(data)
         rating = self.check_rating(data)
+        if rating.criteria and "question" in data:
+            self.problem(("question",), "give either question (one question) or [[rating.criteria]] "
+                                        "(a question per criterion), not both")
+        elif rating.criteria:  # what the console and reports show as "the question" of the whole design
+            question = " / ".join(criterion.question for criterion in rating.criteria)
         factors = self.check_factors(data, generation)
         self.check_placeholders(system, user, factors)
         queries = self.check_queries(data)
@@ -512,15 +560,66 @@ class _Checker:
         overlap = self.get(table, "overlap", float, ("rating", "overlap"), default=defaults.overlap)
         if not 0.0 <= overlap <= 1.0:
             self.problem(("rating", "overlap"), "must be a share between 0 and 1")
+        raters = self.get(table, "raters_per_item", int, ("rating", "raters_per_item"),
+                          default=defaults.raters_per_item)
+        if not self.in_range(("rating", "raters_per_item"), raters, 2, limits.RATERS_PER_ITEM):
+            raters = defaults.raters_per_item
         gold_rate = self.get(table, "gold_rate", float, ("rating", "gold_rate"), default=defaults.gold_rate)
         if not 0.0 <= gold_rate <= 0.5:
             self.problem(("rating", "gold_rate"), "must be a share between 0 and 0.5")
         instructions = self.check_instructions(table, defaults.instructions)
         return RatingSettings(
             scale=scale, both_bad=self.get(table, "both_bad", bool, ("rating", "both_bad"), default=defaults.both_bad),
-            rationale=rationale, per_rater=per_rater, overlap=overlap, gold_rate=gold_rate,
-            instructions=instructions,
+            rationale=rationale, per_rater=per_rater, overlap=overlap, raters_per_item=raters, gold_rate=gold_rate,
+            instructions=instructions, criteria=self.check_criteria(table, scale if scale in SCALES else defaults.scale),
         )
+
+    def check_criteria(self, table, scale):
+        """`[[rating.criteria]]`: each a name, the question raters see and a scale (default: [rating] scale)."""
+        raw = self.get(table, "criteria", list, ("rating", "criteria"), default=[])
+        if table.get("criteria") == []:
+            self.problem(("rating", "criteria"), "at least one criterion is needed (leave it out to ask `question`)")
+        first = self.locate.line_of(("rating", "criteria", 0))  # [[rating.criteria]] names no key line
+        if len(raw) > limits.CRITERIA:
+            self.problem(("rating", "criteria"), f"{len(raw)} criteria; at most {limits.CRITERIA} are allowed",
+                         line=first)
+            return ()
+        criteria, seen = [], {}
+        for i, item in enumerate(raw):
+            where = ("rating", "criteria", i)
+            if not isinstance(item, dict):
+                self.problem(where, f"expected a [[rating.criteria]] table, got {_describe(item)}")
+                continue
+            for key in item:
+                if key not in CRITERION_KEYS:
+                    self.problem(where + (key,), f"unknown field (expected {', '.join(CRITERION_KEYS)})")
+            name = self.get(item, "name", str, where + ("name",), required=True)
+            question = self.get(item, "question", str, where + ("question",), required=True)
+            if question is not None:
+                question = question.strip()
+                if not question:
+                    self.problem(where + ("question",), "must not be empty")
+                self.too_long(where + ("question",), question, limits.QUESTION)
+            own_scale = self.get(item, "scale", str, where + ("scale",), default=scale)
+            if own_scale not in SCALES:
+                self.problem(where + ("scale",), f"{_shown(own_scale)}: expected one of {', '.join(SCALES)}")
+            weight = self.get(item, "weight", float, where + ("weight",), default=1.0)
+            if not self.in_range(where + ("weight",), weight, 0, limits.WEIGHT):
+                weight = 1.0
+            if name is None or question is None:
+                continue
+            if not CRITERION_NAME.match(name):
+                self.problem(where + ("name",), f"{_shown(name)} is not a valid criterion name (lowercase letters, "
+                                                "digits, '_' and '-', starting with a letter, at most 63)")
+            elif name in seen:
+                self.problem(where + ("name",), f"duplicate criterion name {_shown(name)} "
+                                                f"(first defined as criterion {seen[name] + 1})")
+            seen.setdefault(name, i)
+            criteria.append(Criterion(name=name, question=question, scale=own_scale, weight=weight))
+        if criteria and not any(c.weight > 0 for c in criteria):
+            self.problem(("rating", "criteria"), "every weight is 0; at least one criterion must count "
+                                                 "in the combination", line=first)
+        return tuple(criteria)
 
     def check_instructions(self, table, default):
         """The raters' Markdown: from `instructions` (a file) or `instructions_text` (inline), not both."""

@@ -203,7 +203,10 @@ STORAGES = {
     # No manifest, so pages render before (and without) collectstatic.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-LOGIN_URL = "/admin/login/"
+# The console's own login page (evalplat/console/login_urls.py); the admin keeps its own.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "console:index"
+LOGOUT_REDIRECT_URL = "login"
 
 # Raters are anonymous to Django auth; their session cookie is the only thing
 # that ties a browser to a rater, so keep it HTTP-only and same-site.

@@ -5,12 +5,11 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("", include("evalplat.console.login_urls")),
     # Before the console's <slug>/ pages, so that "new" is never read as an experiment's name.
     path("console/new/", include("evalplat.console.design_urls")),
-    path("console/", include("evalplat.experiments.urls")),
-    # Rater pages under r/ and the rating pages of the console under console/<slug>/rating/.
+    path("console/", include("evalplat.console.urls")),
+    # The console's Generation step (console/<slug>/generation/, generate/, answers/), the rater pages (r/).
     path("", include("evalplat.console.generation_urls")),
     path("", include("evalplat.rating.urls")),
-    path("", include("evalplat.analysis.urls")),
-    path("", include("evalplat.distill.urls")),
 ]

@@ -13,9 +13,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .criteria import CriteriaAnalysis
+from .criteria_outputs import write_outputs
 from .data import answer_records, experiment_data
 from .export import distillation_records, preference_pairs
-from .outputs import write_analysis
 from .result import CLICKER_FLAG
 from .tables import write_judgments, write_variants
 
@@ -63,11 +64,13 @@ def distill_choice(variants, result, requested, slug, no_judgments="refuse"):
 
 
 def set_aside_raters(result):
-    """Raters whose judgments the preference pairs leave out: excluded by the gold rule, or at
-    least CLICKER_FLAG likely to be random clickers."""
+    """Per criterion ("" for a design's one question), the raters whose judgments the preference
+    pairs leave out: excluded by the gold rule, or at least CLICKER_FLAG likely to be random clickers."""
     if result is None:
-        return frozenset()
-    return frozenset(result.excluded_rater_names() | result.flagged_rater_names())
+        return {}
+    parts = [(part.criterion, part.result) for part in result.criteria] if isinstance(result, CriteriaAnalysis) \
+        else [("", result)]
+    return {name: frozenset(r.excluded_rater_names() | r.flagged_rater_names()) for name, r in parts}
 
 
 def write_export(experiment, out, result=None, distill_variant="best", data=None, no_judgments="refuse"):
@@ -77,7 +80,9 @@ def write_export(experiment, out, result=None, distill_variant="best", data=None
     `ExperimentData`, loaded here when not given.
     """
     data = data or experiment_data(experiment)
-    choice = distill_choice(data.variants, result, distill_variant, experiment.slug, no_judgments)
+    # With criteria the distillation set follows the first criterion's best combination.
+    primary = result.primary if isinstance(result, CriteriaAnalysis) else result
+    choice = distill_choice(data.variants, primary, distill_variant, experiment.slug, no_judgments)
     answers = answer_records(experiment)
     by_id = {answer["id"]: answer for answer in answers}
     pairs, left_out = preference_pairs(data.rows, by_id, set_aside_raters(result))
@@ -86,7 +91,9 @@ def write_export(experiment, out, result=None, distill_variant="best", data=None
         "distill_variant": choice.variant, "distill_reason": choice.reason,
         "dpo_pairs": len(pairs), "dpo_left_out": left_out,
         "dpo_rule": (f"judgments of raters excluded by the gold rule or at least {CLICKER_FLAG:.0%} likely to be "
-                     "random clickers, attention items, ties and 'both bad' judgments are left out"),
+                     "random clickers, attention items, ties and 'both bad' judgments are left out"
+                     + ("; a pair per criterion, each naming its criterion, and each criterion's analysis sets "
+                        "its own raters aside" if data.judgments is not None and data.judgments.has_criteria else "")),
         "analysis_judgments": None if result is None else result.n_judgments,
     }
     texts = {
@@ -117,7 +124,7 @@ def export_archive(experiment, result, distill_variant="best"):
         folder = Path(folder)
         write_export(experiment, folder, result, distill_variant, data=data, no_judgments="baseline")
         if result is not None:
-            write_analysis(folder, data.variants, data.judgments, result)
+            write_outputs(folder, data.variants, data.judgments, result)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(folder.iterdir()):

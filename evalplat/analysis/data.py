@@ -1,9 +1,10 @@
 """Database rows -> the arrays of `tables` (the only analysis module that touches Django).
 
 Judged assignments become judgment rows exactly like a judgments.csv line: query key, variant
-codes, winner and strength; raters are labelled r<pk> (never the public id, which a rater's
-browser holds); gold items carry their known better side; answer lengths and markdown counts
-feed the length/style diagnostic.
+codes, winner, strength and the criterion answered (an item asked about several criteria is a row
+per criterion, in the design's order); raters are labelled r<pk> (never the public id, which a
+rater's browser holds); gold items carry their known better side; answer lengths and markdown
+counts feed the length/style diagnostic.
 """
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ def judgment_rows(experiment, up_to=None):
     judgments = (Judgment.objects.filter(assignment__experiment=experiment)
                  .select_related("assignment__query", "assignment__left_answer__variant",
                                  "assignment__right_answer__variant")
-                 .order_by("assignment__rater_id", "assignment__position"))
+                 .order_by("assignment__rater_id", "assignment__position", "pk"))
     if up_to is not None:
         judgments = judgments.filter(pk__lte=up_to)
     markup = {}      # an answer appears in many judgments; parse its Markdown once
@@ -59,6 +60,7 @@ def judgment_rows(experiment, up_to=None):
             "left_chars": len(left.text), "right_chars": len(right.text),
             "left_markup": structure(left), "right_markup": structure(right),
             "left_answer": left.pk, "right_answer": right.pk,
+            "criterion": judgment.criterion,
         })
     return rows
 

@@ -28,20 +28,24 @@ def distillation_records(answers, variant):
     return records
 
 
-def preference_pairs(judgment_rows, answers_by_id, set_aside_raters=frozenset()):
+def preference_pairs(judgment_rows, answers_by_id, set_aside_raters=None):
     """(prompt, chosen, rejected) records, and how many judgments were left out and why.
 
     Left out: attention items, ties and "both bad" judgments (no preference), and every
-    judgment of a rater in `set_aside_raters` (the raters the report excludes or flags as
-    likely random clickers), so the pairs carry the same judgments the effects rest on.
+    judgment of a rater the analysis sets aside (`set_aside_raters`: criterion name -> the raters
+    its analysis excludes or flags as likely random clickers; "" for a design's one question), so
+    the pairs carry the same judgments the effects rest on. With criteria every pair says which
+    criterion it prefers on: an item is a pair per criterion that has a preference.
     """
+    set_aside_raters = set_aside_raters or {}
     pairs = []
     left_out = {"attention items": 0, "ties or both bad": 0, "excluded or flagged raters": 0}
     for row in judgment_rows:
         if row["gold"]:
             left_out["attention items"] += 1
             continue
-        if row["rater"] in set_aside_raters:
+        criterion = row.get("criterion", "")
+        if row["rater"] in set_aside_raters.get(criterion, ()):
             left_out["excluded or flagged raters"] += 1
             continue
         if row["winner"] == "tie" or row["both_bad"]:
@@ -54,5 +58,6 @@ def preference_pairs(judgment_rows, answers_by_id, set_aside_raters=frozenset())
             "prompt": chosen["query_text"], "chosen": chosen["text"], "rejected": rejected["text"],
             "query": row["query"], "chosen_variant": chosen["variant"], "rejected_variant": rejected["variant"],
             "strength": row["strength"] or None, "rater": row["rater"],
+            **({"criterion": criterion} if criterion else {}),
         })
     return pairs, left_out

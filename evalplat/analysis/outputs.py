@@ -14,7 +14,7 @@ from .tables import needs_neutralising, write_judgments, write_variants
 
 EFFECT_COLUMNS = ("factor", "level", "baseline", "estimate", "std_error", "robust_std_error", "ci_low",
                   "ci_high", "p_value", "p_holm", "win_probability", "win_low", "win_high")
-TEXT_COLUMNS = {"factor", "level"}
+TEXT_COLUMNS = {"factor", "level", "criterion"}
 ONE_PER_LINE = 1000
 
 
@@ -36,14 +36,14 @@ def effects_json(result):
     return "{\n" + ",\n".join(f"  {dump(key)}: {member(value)}" for key, value in data.items()) + "\n}\n"
 
 
-def effects_csv(result):
+def effects_csv(result, columns=EFFECT_COLUMNS):
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EFFECT_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in result.effects:
         values = row.as_json()
         writer.writerow({k: "" if values[k] is None else neutralise(values[k]) if k in TEXT_COLUMNS else values[k]
-                         for k in EFFECT_COLUMNS})
+                         for k in columns})
     return buffer.getvalue()
 
 
@@ -59,6 +59,11 @@ def write_analysis(out_dir, variants, judgments, result, judgments_csv=None):
         "effects.csv": effects_csv(result),
         "report.html": render_report(result),
     }
+    return write_files(out_dir, files, variants, judgments, judgments_csv)
+
+
+def write_files(out_dir, files, variants, judgments, judgments_csv=None):
+    """Write rendered `files` (name -> text), variants.csv and judgments.csv (see write_analysis)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

@@ -116,6 +116,8 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
     result.AnalysisResult
         Its ``as_json()`` is effects.json.
     """
+    if len(judgments.criteria) > 1:  # one fit of several questions' answers would mean nothing
+        raise ValueError("these judgments answer several criteria: analyse them with evalplat.analysis.criteria")
     rng = rng or np.random.default_rng(0)
     dummies = variants.dummies()
     gold, excluded = excluded_raters(judgments, settings)

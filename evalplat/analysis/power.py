@@ -48,7 +48,7 @@ def pilot_items(design, runs, seed, n_judgments=PILOT_JUDGMENTS):
 
     rating = design.rating
     items = plan_pairs(runs, design.levels_per_factor, len(design.queries), n_judgments, seed=seed,
-                       per_rater=rating.per_rater, overlap=rating.overlap)
+                       per_rater=rating.per_rater, overlap=rating.overlap, raters_per_item=rating.raters_per_item)
     return np.array([(i.rater, i.query, i.left, i.right) for i in items]).T
 
 

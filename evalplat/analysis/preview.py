@@ -16,6 +16,7 @@ from designs.prompts import compose_for_design
 from designs.schedule import plan_pairs, schedule_efficiency
 from designs.spec import Design, DesignError, Query, problem_at
 from designs.tables import variant_rows
+from evalplat.analysis.criteria import judgments_needed_per_criterion
 from evalplat.analysis.power import judgments_needed
 
 # Judgments the efficiency figure is measured over: enough for every query and
@@ -53,7 +54,8 @@ class DesignPreview:
     efficiency: tuple[float, ...]
     efficiency_sample: int
     halfwidth: float
-    judgments_needed: int
+    judgments_needed: int  # with criteria: items, the most any criterion needs
+    judgments_per_criterion: tuple[tuple[str, str, int], ...] = ()  # (criterion, scale, judgments)
 
     @property
     def factor_names(self) -> tuple[str, ...]:
@@ -105,13 +107,21 @@ def preview_design(design: Design, halfwidth: float = DEFAULT_HALFWIDTH) -> Desi
             messages=tuple((m["role"], m["content"]) for m in prompt.messages)))
     rating = design.rating
     items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,
-                       seed=design.generation.seed, per_rater=rating.per_rater, overlap=rating.overlap)
+                       seed=design.generation.seed, per_rater=rating.per_rater, overlap=rating.overlap,
+                       raters_per_item=rating.raters_per_item)
     efficiency = schedule_efficiency(matrix.runs, design.levels_per_factor, items)
     return DesignPreview(
         design=design, matrix=matrix, variants=tuple(variants),
         aliasing=alias_report(matrix.runs, design.levels_per_factor, names), first_query=query,
         n_answers=matrix.n_runs * len(design.queries) * design.generation.samples,
         efficiency=tuple(float(efficiency[i]) for i in range(len(names))), efficiency_sample=EFFICIENCY_SAMPLE,
-        halfwidth=halfwidth,
-        judgments_needed=judgments_needed(design, target_halfwidth=halfwidth, seed=design.generation.seed),
+        halfwidth=halfwidth, **_judgments_needed(design, halfwidth),
     )
+
+
+def _judgments_needed(design, halfwidth):
+    seed = design.generation.seed
+    if not design.rating.criteria:
+        return {"judgments_needed": judgments_needed(design, target_halfwidth=halfwidth, seed=seed)}
+    per_criterion = judgments_needed_per_criterion(design, halfwidth, seed)
+    return {"judgments_needed": max(n for _, _, n in per_criterion), "judgments_per_criterion": per_criterion}

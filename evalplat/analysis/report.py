@@ -144,9 +144,15 @@ def _interaction_rows(interactions):
 
 
 def _counts(result):
-    return [f"{plural(result.n_judgments, 'judgment')} analysed (of {result.n_judgments_total:,})",
-            plural(result.n_queries, "query", "queries"), plural(result.n_raters, "rater"),
-            plural(result.n_variants, "variant")]
+    """The facts under the summary, counted as the console counts (evalplat/console/counts.py): an
+    attention item is never a judgment; it is counted apart."""
+    judgments = result.n_judgments_total - result.gold.items
+    facts = [f"{plural(judgments, 'judgment')}, all analysed" if result.n_judgments == judgments
+             else f"{plural(judgments, 'judgment')}, {result.n_judgments:,} analysed"]
+    if result.gold.items:
+        facts.append(f"{plural(result.gold.items, 'attention item')}, scored apart")
+    return facts + [plural(result.n_queries, "query", "queries"), plural(result.n_raters, "rater"),
+                    plural(result.n_variants, "variant")]
 
 
 def report_context(result):

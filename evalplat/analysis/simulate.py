@@ -48,8 +48,12 @@ class SimulatedRaters:
         return matrix @ np.array(params) if matrix.shape[1] else np.zeros(matrix.shape[0])
 
 
-def simulate_judgments(dummies, beta, rater, query, left, right, raters, rng, n_queries=None):
-    """Draw one judgment per scheduled item; returns `Judgments` plus the careless raters' ids."""
+def simulate_judgments(dummies, beta, rater, query, left, right, raters, rng, n_queries=None, careless=None):
+    """Draw one judgment per scheduled item; returns `Judgments` plus the careless raters' ids.
+
+    `careless`: which raters click at random (a boolean per rater), when already drawn (the
+    criteria of one simulated study share their raters); drawn at `raters.careless_share` if None.
+    """
     rater, query = np.asarray(rater), np.asarray(query)
     left, right = np.asarray(left), np.asarray(right)
     n_queries = n_queries or int(query.max()) + 1
@@ -59,7 +63,7 @@ def simulate_judgments(dummies, beta, rater, query, left, right, raters, rng, n_
     latent = (utility[left] + answer_offset[left, query] - utility[right] - answer_offset[right, query]
               + raters.position_bias + rng.logistic(size=len(left)))
     category = np.searchsorted(raters.thresholds(), latent)
-    careless = rng.random(n_raters) < raters.careless_share
+    careless = rng.random(n_raters) < raters.careless_share if careless is None else np.asarray(careless)
     clicks = careless[rater]
     n_categories = len(OUTCOMES[raters.scale])
     category[clicks] = rng.integers(0, n_categories, size=int(clicks.sum()))
@@ -71,12 +75,14 @@ def simulate_judgments(dummies, beta, rater, query, left, right, raters, rng, n_
     return judgments, np.flatnonzero(careless)
 
 
-def read_truth(path, variants):
+def read_truth(path, variants, criteria=()):
     """truth.json -> treatment-coded effects for `variants`.
 
     ``{"FACTOR": {"LEVEL": log_odds, ...}, ...}``; missing levels are 0, and a value given for a
     baseline level shifts the factor's other levels (effects are relative to the baseline).
-    Raises TableError naming the file and the offending key.
+    For a design with criteria (`criteria`: their names) a truth per criterion,
+    ``{"CRITERION": {"FACTOR": {"LEVEL": log_odds}}, ...}``, every criterion given, and the
+    result is {criterion: effects}. Raises TableError naming the file and the offending key.
     """
     name = str(path)
     try:
@@ -85,21 +91,39 @@ def read_truth(path, variants):
         raise TableError([(name, 0, f"cannot read: {exc.strerror}")]) from None
     except json.JSONDecodeError as exc:
         raise TableError([(name, exc.lineno, f"not valid JSON: {exc.msg}")]) from None
+    if not criteria:
+        return _truth_effects(truth, variants, name, "")
+    if not isinstance(truth, dict) or set(truth) != set(criteria):
+        raise TableError([(name, 1, f"expected an object {{criterion: {{factor: {{level: effect}}}}}} with one "
+                                    f"entry per criterion: {', '.join(criteria)}")])
+    found, problems = {}, []
+    for criterion in criteria:
+        try:
+            found[criterion] = _truth_effects(truth[criterion], variants, name, f"{criterion}: ")
+        except TableError as exc:
+            problems += exc.problems
+    if problems:
+        raise TableError(problems)
+    return found
+
+
+def _truth_effects(truth, variants, name, prefix):
+    """One truth object {factor: {level: effect}} as effects; `prefix` names its place in the file."""
     if not isinstance(truth, dict):
-        raise TableError([(name, 1, "expected an object {factor: {level: effect}}")])
+        raise TableError([(name, 1, f"{prefix}expected an object {{factor: {{level: effect}}}}")])
     problems = []
     for factor, levels in truth.items():
         if factor not in variants.factors:
-            problems.append((name, 0, f"unknown factor {factor!r}; factors are {', '.join(variants.factors)}"))
+            problems.append((name, 0, f"{prefix}unknown factor {factor!r}; factors are {', '.join(variants.factors)}"))
         elif not isinstance(levels, dict):
-            problems.append((name, 0, f"{factor}: expected an object {{level: effect}}"))
+            problems.append((name, 0, f"{prefix}{factor}: expected an object {{level: effect}}"))
         else:
             known = variants.levels[variants.factors.index(factor)]
             for level, value in levels.items():
                 if level not in known:
-                    problems.append((name, 0, f"{factor}: unknown level {level!r}; levels are {', '.join(known)}"))
+                    problems.append((name, 0, f"{prefix}{factor}: unknown level {level!r}; levels are {', '.join(known)}"))
                 elif isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-                    problems.append((name, 0, f"{factor}.{level}: {value!r} is not a number"))
+                    problems.append((name, 0, f"{prefix}{factor}.{level}: {value!r} is not a number"))
     if problems:
         raise TableError(problems)
     beta = []

@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from evalplat.rating.models import Judgment
 
+from .criteria import CriteriaAnalysis, analyse
 from .data import experiment_data
 from .estimate import Settings
 from .models import AnalysisSnapshot
-from .pipeline import run_analysis
 from .result import AnalysisResult
 from .threads import analysis_threads
 
@@ -55,13 +55,15 @@ def _stored(snapshot, count, last):
     if snapshot.result is None:
         return NoAnalysis(snapshot.reason)
     try:
-        return AnalysisResult.from_json(snapshot.result)
+        kind = CriteriaAnalysis if "criteria" in snapshot.result else AnalysisResult
+        return kind.from_json(snapshot.result)
     except (TypeError, KeyError, ValueError):
         return None       # written by an older form of the result: refit
 
 
 def analysis_for(experiment, settings=Settings()):
-    """The analysis of `experiment`'s judgments so far, as an `AnalysisResult`, or `NoAnalysis`.
+    """The analysis of `experiment`'s judgments so far, as an `AnalysisResult` (a `CriteriaAnalysis`
+    for a design with criteria), or `NoAnalysis`.
 
     Parameters
     ----------
@@ -70,7 +72,7 @@ def analysis_for(experiment, settings=Settings()):
 
     Returns
     -------
-    result.AnalysisResult or NoAnalysis
+    result.AnalysisResult, criteria.CriteriaAnalysis or NoAnalysis
         Fitted only when no stored result matches the judgments and settings.
     """
     count, last = judgment_state(experiment)
@@ -91,12 +93,13 @@ def analysis_for(experiment, settings=Settings()):
         data = experiment_data(experiment, up_to=last)
         try:
             with analysis_threads():
-                outcome = run_analysis(data.variants, data.judgments, settings, design=data.design)
+                outcome = analyse(data.variants, data.judgments, settings, design=data.design,
+                                  criteria=experiment.rating_settings.criteria)
         except ValueError as exc:
             outcome = NoAnalysis(str(exc))
         snapshot.judgment_count = len(data.rows)
         snapshot.last_judgment_id = max(row["id"] for row in data.rows)
-        snapshot.result = outcome.as_json() if isinstance(outcome, AnalysisResult) else None
+        snapshot.result = None if isinstance(outcome, NoAnalysis) else outcome.as_json()
         snapshot.reason = outcome.reason if isinstance(outcome, NoAnalysis) else ""
         snapshot.computed_at = timezone.now()
         snapshot.save()

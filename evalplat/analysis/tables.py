@@ -21,6 +21,10 @@ right_chars    length of the right answer in characters
 left_markup    number of markdown structure elements (headings, list items, tables, code
                blocks) in the left answer
 right_markup   the same for the right answer
+criterion      the design's criterion the line answers ([[rating.criteria]] name); one
+               item asked about several criteria is one line per criterion. Blank (or no
+               column) is the design's one question; a file that names criteria names one
+               on every line
 =============  ==========================================================================
 """
 from dataclasses import dataclass, fields, replace
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from designs.spec import IMPLICIT_CRITERION
 from designs.tables import write_variants_csv
 
 from .csvfile import Column, CsvProblems, neutralise, read_csv, write_csv
@@ -37,7 +42,7 @@ WINNER_NAMES = {1: "left", -1: "right", 0: "tie"}
 REQUIRED_JUDGMENT_COLUMNS = ("query", "left", "right", "winner")
 OPTIONAL_JUDGMENT_COLUMNS = (
     "strength", "rater", "category", "both_bad", "gold",
-    "left_chars", "right_chars", "left_markup", "right_markup",
+    "left_chars", "right_chars", "left_markup", "right_markup", "criterion",
 )
 NUMERIC_JUDGMENT_COLUMNS = ("strength", "both_bad", "left_chars", "right_chars", "left_markup", "right_markup")
 TRUE_WORDS = {"1", "true", "yes", "y"}
@@ -113,6 +118,8 @@ class Judgments:
     right_chars: np.ndarray
     left_markup: np.ndarray
     right_markup: np.ndarray
+    criterion: np.ndarray   # index into criteria
+    criteria: tuple = (IMPLICIT_CRITERION,)  # names in first-seen order; ("",) for a design's one question
 
     def __len__(self):
         return len(self.left)
@@ -122,6 +129,16 @@ class Judgments:
         changes = {f.name: getattr(self, f.name)[mask] for f in fields(self)
                    if isinstance(getattr(self, f.name), np.ndarray)}
         return replace(self, **changes)
+
+    @property
+    def has_criteria(self):
+        """Whether the judgments answer named criteria (not a design's one question)."""
+        return self.criteria != (IMPLICIT_CRITERION,)
+
+    def for_criterion(self, name):
+        """The judgments that answer one criterion, labelled as a design's one question."""
+        chosen = self.subset(self.criterion == self.criteria.index(name))
+        return replace(chosen, criterion=np.zeros(len(chosen), dtype=np.int64), criteria=(IMPLICIT_CRITERION,))
 
     @property
     def has_raters(self):
@@ -152,8 +169,10 @@ def _codes(values, missing=""):
 
 def judgments_from_arrays(left, right, winner, strength=None, query=None, rater=None, *,
                           queries=None, raters=(), category=None, categories=(), both_bad=None,
-                          gold=None, left_chars=None, right_chars=None, left_markup=None, right_markup=None):
-    """Judgments from arrays (simulations, benchmarks); absent columns get their 'unknown' value."""
+                          gold=None, left_chars=None, right_chars=None, left_markup=None, right_markup=None,
+                          criterion=None, criteria=(IMPLICIT_CRITERION,)):
+    """Judgments from arrays (simulations, benchmarks); absent columns get their 'unknown' value
+    (no criterion: a design's one question)."""
     n = len(left)
 
     def ints(values, default, dtype=np.int64):
@@ -171,6 +190,7 @@ def judgments_from_arrays(left, right, winner, strength=None, query=None, rater=
         both_bad=np.zeros(n, dtype=bool) if both_bad is None else np.asarray(both_bad, dtype=bool).reshape(n),
         gold=ints(gold, 0, np.int8), left_chars=floats(left_chars), right_chars=floats(right_chars),
         left_markup=floats(left_markup), right_markup=floats(right_markup),
+        criterion=ints(criterion, 0), criteria=tuple(criteria),
     )
 
 
@@ -184,6 +204,7 @@ def build_judgments(rows, variant_ids):
     query, queries = _codes([r["query"] for r in rows], missing=None)
     rater, raters = _codes([r.get("rater") or "" for r in rows])
     category, categories = _codes([r.get("category") or "" for r in rows])
+    criterion, criteria = _codes([r.get("criterion") or IMPLICIT_CRITERION for r in rows], missing=None)
 
     def column(name, convert, default):
         return [default if r.get(name) in (None, "") else convert(r[name]) for r in rows]
@@ -194,6 +215,7 @@ def build_judgments(rows, variant_ids):
         queries=queries, raters=raters, category=category, categories=categories,
         both_bad=column("both_bad", bool, False), gold=[WINNERS.get(r.get("gold") or "", 0) for r in rows],
         **{name: column(name, float, np.nan) for name in ("left_chars", "right_chars", "left_markup", "right_markup")},
+        criterion=criterion, criteria=criteria or (IMPLICIT_CRITERION,),
     )
 
 
@@ -339,6 +361,10 @@ def read_judgments(path, variants):
                 "left and right are the same variant (allowed only for an attention item, gold left/right)", 3)
     numbers = {c: _numbers(column[c], checks, c, 8 + i)
                for i, c in enumerate(("left_chars", "right_chars", "left_markup", "right_markup"))}
+    named = column["criterion"]
+    if "" in named.labels and len(named.labels) > 1:
+        checks.labels(named, {named.labels.index("")},
+                      lambda _: "criterion: blank, but other lines name a criterion: name one on every line", 12)
     if checks.found:
         lines = table.lines
         raise TableError([(name, int(lines[row]), message) for row, _, message in sorted(checks.found)])
@@ -357,7 +383,8 @@ def read_judgments(path, variants):
     category, categories = labelled("category")
     return judgments_from_arrays(
         sides["left"], sides["right"], winner, strength, query.codes, rater, queries=query.labels, raters=raters,
-        category=category, categories=categories, both_bad=both_bad, gold=gold, **numbers)
+        category=category, categories=categories, both_bad=both_bad, gold=gold, **numbers,
+        criterion=named.codes, criteria=named.labels)
 
 
 def write_variants(path, variants):
@@ -386,7 +413,7 @@ def _number_text(values):
 
 def needs_neutralising(judgments, variants):
     """Whether any text judgments.csv would hold must be written with a protective apostrophe."""
-    labels = (*judgments.queries, *judgments.raters, *judgments.categories, *variants.ids)
+    labels = (*judgments.queries, *judgments.raters, *judgments.categories, *judgments.criteria, *variants.ids)
     return any(neutralise(label) != label for label in labels)
 
 
@@ -412,4 +439,6 @@ def write_judgments(path, judgments, variants):
         values = getattr(judgments, column)
         if np.any(np.isfinite(values)):
             columns[column] = _number_text(values)
+    if judgments.has_criteria:
+        columns["criterion"] = _text(judgments.criteria, judgments.criterion)
     write_csv(path, list(columns), list(columns.values()))

@@ -59,8 +59,10 @@ def arm_levels(factors, levels):
 def design_text(*, name, title, question, comment, system, user, generation, rating, arms, queries):
     """The TOML of a design with one arm factor; `queries` are (id, text, category)."""
     lines = [f"# {line}" if line else "#" for line in comment.splitlines()]
-    lines += [f"name = {toml_value(name)}", f"title = {toml_value(title)}", f"question = {toml_value(question)}",
-              'array = "auto"', "", "[prompt]", f"system = {toml_value(system)}", f"user = {toml_value(user)}", "",
+    lines += [f"name = {toml_value(name)}", f"title = {toml_value(title)}"]
+    if not rating.criteria:  # criteria carry their own questions; a design gives one or the other
+        lines.append(f"question = {toml_value(question)}")
+    lines += ['array = "auto"', "", "[prompt]", f"system = {toml_value(system)}", f"user = {toml_value(user)}", "",
               "[generation]"]
     defaults = GenerationSettings()
     for key, value in generation.as_dict().items():
@@ -68,10 +70,12 @@ def design_text(*, name, title, question, comment, system, user, generation, rat
             lines.append(f"{key} = {toml_value(value)}")
     lines += ["", "[rating]"]
     for key, value in rating.as_dict().items():
-        if key != "instructions":
+        if key not in ("instructions", "criteria"):
             lines.append(f"{key} = {toml_value(value)}")
     if rating.instructions != DEFAULT_INSTRUCTIONS:
         lines.append(f"instructions = {toml_value(INSTRUCTIONS_FILE)}")
+    for criterion in rating.criteria:
+        lines += ["", "[[rating.criteria]]", *(f"{key} = {toml_value(value)}" for key, value in vars(criterion).items())]
     lines += ["", "[[factors]]", 'name = "arm"', "[factors.levels]"]
     for arm in arms:
         if arm.note:

@@ -187,21 +187,6 @@ class Experiment(models.Model):
         reasons = [reason for _, reason in replacement_requested.send(sender=Experiment, experiment=self) if reason]
         return "; ".join(reasons)
 
-    def progress(self):
-        """Counts for the console, read through reverse relations so that this
-        upstream app imports nothing from generation or rating."""
-        samples = self.generation_settings.samples
-        answers = self.answers.aggregate(
-            answers_done=models.Count("pk", filter=models.Q(status="done")),
-            answers_failed=models.Count("pk", filter=models.Q(status="failed")),
-            answers_excluded=models.Count("pk", filter=models.Q(excluded=True)))
-        return {
-            "answers_total": self.variants.count() * self.queries.count() * samples,
-            **answers,
-            "judgments": self.assignments.filter(judgment__isnull=False).count(),
-            "latest_job": self.generation_jobs.first(),
-        }
-
     def design_factors(self):
         """The factors as designs.spec objects, in design order (for prompt composition)."""
         return [

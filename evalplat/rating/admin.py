@@ -25,8 +25,8 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(Judgment)
 class JudgmentAdmin(admin.ModelAdmin):
-    list_display = ("assignment", "winner", "strength", "both_bad", "time_on_item_ms", "created_at")
-    list_filter = ("winner", "both_bad")
+    list_display = ("assignment", "criterion", "winner", "strength", "both_bad", "time_on_item_ms", "created_at")
+    list_filter = ("criterion", "winner", "both_bad")
     raw_id_fields = ("assignment",)
 
 

@@ -44,17 +44,40 @@ PROBLEMS = [
 
 
 
+@dataclass(frozen=True)
+class Row:
+    """One criterion on the judging page: its question, its own row of choices and its form field."""
+    index: int  # 0 for the first row; the page's number keys answer the rows top to bottom
+    name: str  # the posted field: "choice" for a design's one question, "choice-2" for its second criterion
+    question: str
+    choices: list
+
+
 class JudgmentForm(forms.Form):
-    choice = forms.ChoiceField(widget=forms.RadioSelect, error_messages={"required": "Please choose an answer."})
     both_bad = forms.BooleanField(required=False, label="Both responses are bad")
     rationale = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}),
                                 label="Why? (optional)")
 
-    def __init__(self, *args, rating, **kwargs):
-        """`rating`: the experiment's designs.spec.RatingSettings."""
+    def __init__(self, *args, rating, question, **kwargs):
+        """`rating`: the experiment's designs.spec.RatingSettings; `question`: its top-level question.
+
+        One radio field per criterion, in the design's order. Field names carry the row's number,
+        never the criterion's name, so nothing posted or shown says more than the questions do.
+        """
         super().__init__(*args, **kwargs)
-        self.scale = SCALES[rating.scale]
-        self.fields["choice"].choices = [(c.value, c.label) for c in self.scale]
+        self.criteria = rating.asked(question)
+        self.rows = []
+        several = len(self.criteria) > 1
+        for index, criterion in enumerate(self.criteria):
+            name = f"choice-{index + 1}" if several else "choice"
+            choices = SCALES[criterion.scale]
+            missing = f"Please answer “{criterion.question}”." if several else "Please choose an answer."
+            self.fields[name] = forms.ChoiceField(
+                widget=forms.RadioSelect, choices=[(c.value, c.label) for c in choices],
+                error_messages={"required": missing, "invalid_choice": missing})
+            self.rows.append(Row(index=index, name=name, question=criterion.question, choices=choices))
+        self.order_fields([row.name for row in self.rows])
+        self.most_choices = max(len(row.choices) for row in self.rows)
         if not rating.both_bad:
             del self.fields["both_bad"]
         mode = rating.rationale
@@ -65,11 +88,17 @@ class JudgmentForm(forms.Form):
             self.fields["rationale"].label = "Why?"
             self.fields["rationale"].error_messages["required"] = "Please say briefly why."
 
+    def bound_rows(self):
+        """(row, its bound field) for the template."""
+        return [(row, self[row.name]) for row in self.rows]
+
     def judgment_fields(self):
-        chosen = next(c for c in self.scale if c.value == self.cleaned_data["choice"])
+        answers = []
+        for criterion, row in zip(self.criteria, self.rows):
+            chosen = next(c for c in row.choices if c.value == self.cleaned_data[row.name])
+            answers.append((criterion.name, chosen.winner, chosen.strength))
         return {
-            "winner": chosen.winner,
-            "strength": chosen.strength,
+            "answers": answers,
             "both_bad": self.cleaned_data.get("both_bad", False),
             "rationale": self.cleaned_data.get("rationale", "").strip(),
         }

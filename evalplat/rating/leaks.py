@@ -8,7 +8,9 @@ is checked, case-insensitively, for
   or the whole text when it is shorter but at least MIN_LEVEL_WORDS),
 - a model or checkpoint name: the components of the model ids and paths the
   experiment uses, and the common model family names.
-The experimenter reads the flags and excludes what really leaks.
+The experimenter reads the flags and excludes what really leaks. Each run is logged
+(rating.LeakCheck): rating opens only after a run that saw the answers as they are now
+(evalplat/rating/opening.py).
 """
 import re
 
@@ -16,6 +18,7 @@ from django.db import transaction
 
 from evalplat.generation.models import Answer
 from evalplat.rating.models import LeakFlag
+from evalplat.rating.opening import record_run
 
 SYSTEM_PROMPT_WORDS = 8
 LEVEL_TEXT_WORDS = 5
@@ -114,8 +117,9 @@ def exclude_answer(answer):
 
 
 @transaction.atomic
-def check_experiment(experiment):
-    """Recompute the leak flags of every finished answer; returns how many answers were flagged."""
+def check_experiment(experiment, by=None):
+    """Recompute the leak flags of every finished answer and log the run (`by`: who asked, if a
+    console user); returns how many answers were flagged."""
     LeakFlag.objects.filter(answer__experiment=experiment).delete()
     texts = level_texts_by_variant(experiment)
     names = model_names(model_ids(experiment))
@@ -127,4 +131,6 @@ def check_experiment(experiment):
                                          level_texts=texts.get(answer.variant_id, []), names=names):
             flags.append(LeakFlag(answer=answer, kind=kind, evidence=evidence[:300]))
     LeakFlag.objects.bulk_create(flags)
-    return len({flag.answer_id for flag in flags})
+    flagged = len({flag.answer_id for flag in flags})
+    record_run(experiment, flagged=flagged, by=by)
+    return flagged

@@ -209,6 +209,8 @@ class Assignment(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
     source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies",
                                help_text="The item this one repeats (replica) or takes over (reissue).")
+    replica_number = models.PositiveSmallIntegerField(
+        default=0, help_text="For a replica: 1 for the item's second rater, 2 for its third, … (raters_per_item - 1).")
     is_gold = models.BooleanField(default=False)
     gold_better = models.CharField(max_length=5, choices=Side.choices, blank=True,
                                    help_text="For attention items: the side holding the on-topic answer.")
@@ -216,7 +218,6 @@ class Assignment(models.Model):
     problem_note = models.TextField(blank=True)
     issued_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    shown_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
@@ -226,8 +227,9 @@ class Assignment(models.Model):
         constraints = [
             # Two tabs asking for "the next item" at once cannot both create one.
             models.UniqueConstraint(fields=["rater", "position"], name="one_assignment_per_rater_position"),
-            # An abandoned item is handed on once, and an item gets one second rater.
-            models.UniqueConstraint(fields=["source", "kind"], condition=Q(source__isnull=False),
+            # An abandoned item is handed on once, and an item gets each of its further raters once
+            # (raters_per_item - 1 replicas, numbered).
+            models.UniqueConstraint(fields=["source", "kind", "replica_number"], condition=Q(source__isnull=False),
                                     name="one_copy_of_each_kind"),
             # No rater meets the same (query, pair of variants) twice.
             models.UniqueConstraint(fields=["rater", "cell"], condition=~Q(cell=""), name="one_cell_per_rater"),
@@ -241,30 +243,30 @@ class Assignment(models.Model):
     def __str__(self):
         return self.public_id
 
-    def mark_shown(self):
-        """Start the clock the first time the item is rendered (not on a reload)."""
-        if self.shown_at is None:
-            now = timezone.now()
-            if Assignment.objects.filter(pk=self.pk, shown_at__isnull=True).update(shown_at=now):
-                self.shown_at = now
-
     @property
     def is_finished(self):
         return self.status in (self.Status.JUDGED, self.Status.SKIPPED)
 
     def time_on_item_ms(self, now):
-        """Server-side time from first showing (or issue) to `now`."""
-        started = self.shown_at or self.issued_at or now
+        """Server-side time from the claim to `now`.
+
+        The claim is the request that redirects the browser to the item (a submit or /r/next/), so
+        it is when the item is first shown, to a redirect's latency; a reload does not restart it.
+        Counting from the claim keeps the item page's GET free of writes.
+        """
+        started = self.issued_at or now
         return max(0, int((now - started).total_seconds() * 1000))
 
-    def record_judgment(self, *, winner, strength, both_bad, rationale):
-        """Store the rater's judgment once; a repeated submit returns None and changes nothing.
+    def record_judgment(self, *, answers, both_bad, rationale):
+        """Store the rater's answers to every criterion once; a repeated submit returns None and changes nothing.
 
-        The conditional UPDATE lets exactly one of two simultaneous submits
-        through; the one-to-one constraint on Judgment backs it. An item that was
-        handed on after its rater went quiet (expired) still takes its first
-        rater's judgment: a judgment is never thrown away. The caller runs this
-        inside a transaction, so the status and the judgment are written together.
+        `answers`: (criterion name, winner, strength) per criterion, in the order asked. One
+        Judgment row per criterion, written by one INSERT after the conditional UPDATE that lets
+        exactly one of two simultaneous submits through; the unique (assignment, criterion)
+        constraint backs it. All criteria or none: the caller runs this inside a transaction, so
+        the status and every row are written together. An item that was handed on after its
+        rater went quiet (expired) still takes its first rater's judgment: a judgment is never
+        thrown away. Returns the rows, first criterion first.
         """
         now = timezone.now()
         won = Assignment.objects.filter(
@@ -272,11 +274,13 @@ class Assignment(models.Model):
         ).update(status=self.Status.JUDGED, finished_at=now)
         if not won:
             return None
-        judgment = Judgment.objects.create(
-            assignment=self, winner=winner, strength=strength, both_bad=both_bad, rationale=rationale,
-            time_on_item_ms=self.time_on_item_ms(now))
+        time_on_item = self.time_on_item_ms(now)
+        judgments = Judgment.objects.bulk_create([
+            Judgment(assignment=self, criterion=criterion, winner=winner, strength=strength, both_bad=both_bad,
+                     rationale=rationale, time_on_item_ms=time_on_item)
+            for criterion, winner, strength in answers])
         self.status, self.finished_at = self.Status.JUDGED, now
-        return judgment
+        return judgments
 
     def report_problem(self, problem, note):
         """Skip an item the rater cannot judge, keeping why."""
@@ -321,7 +325,10 @@ class Judgment(models.Model):
         RIGHT = "right", "Right"
         TIE = "tie", "About the same"
 
-    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="judgment")
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="judgments")
+    criterion = models.CharField(
+        max_length=63, blank=True, default="",
+        help_text="The design's criterion this answers (designs.spec.Criterion.name); empty for a design's one question.")
     winner = models.CharField(max_length=5, choices=Winner.choices)
     strength = models.PositiveSmallIntegerField(null=True, blank=True,
                                                 help_text="1 = better, 2 = much better; empty for a tie.")
@@ -332,9 +339,13 @@ class Judgment(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        constraints = [
+            # One answer per criterion per item: a replayed submit cannot add a second.
+            models.UniqueConstraint(fields=["assignment", "criterion"], name="one_judgment_per_criterion"),
+        ]
 
     def __str__(self):
-        return f"{self.assignment_id}: {self.winner}"
+        return f"{self.assignment_id}: {self.criterion + ' ' if self.criterion else ''}{self.winner}"
 
     @property
     def passed_gold(self):
@@ -359,6 +370,35 @@ class LeakFlag(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.evidence}"
+
+
+class LeakCheck(models.Model):
+    """One run of the leak check over an experiment's finished answers, or the experimenter's
+    recorded decision to open rating without a current one (who and when, for the record).
+
+    A run is current while the answers are as it saw them: the same number finished, the newest
+    written at the same moment (evalplat/rating/opening.py compares them).
+    """
+
+    class Kind(models.TextChoices):
+        RUN = "run", "Leak check run"
+        OPENED_ANYWAY = "opened-anyway", "Rating opened without a current leak check"
+
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="leak_checks")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.RUN)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+", help_text="Empty when a command ran it.")
+    at = models.DateTimeField(default=timezone.now)
+    answers = models.PositiveIntegerField(help_text="Finished answers at the time.")
+    answers_written_at = models.DateTimeField(null=True, blank=True,
+                                              help_text="When the newest of those answers was written.")
+    flagged = models.PositiveIntegerField(default=0, help_text="Answers the run flagged.")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.experiment_id}: {self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
 
 
 @receiver(replacement_requested)

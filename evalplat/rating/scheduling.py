@@ -16,8 +16,10 @@ What a refill plans, in this order:
   RATING_ASSIGNMENT_MINUTES is marked EXPIRED and queued again as a REISSUE copy
   (claimed before anything else), so the planned information is still collected;
   if its first rater comes back and answers after all, that judgment is stored too;
-- planned pairs, with second ratings (REPLICA of a judged item, left and right
-  swapped at random) interleaved at the design's `overlap`;
+- planned pairs, with further ratings (REPLICA of a judged item, left and right
+  swapped at random) interleaved so that a share `overlap` of items is judged by
+  `raters_per_item` (k) raters: k - 1 numbered replicas per item, each claimable
+  only by a rater who has not met the item's cell, so the k raters are different;
 - a stock of attention items (GOLD: an answer to the query against an answer to
   another query) for the raters' gold slots.
 Every queued and issued item counts as information already in the scheduler's
@@ -71,7 +73,7 @@ log = logging.getLogger(__name__)
 CHANCE = random.SystemRandom()
 # Fields of a rater's own items that the views and the claim need (one query per request).
 SESSION_FIELDS = ("id", "public_id", "status", "kind", "cell", "query_id", "position", "is_gold", "gold_better",
-                  "issued_at", "shown_at", "finished_at", "expires_at")
+                  "issued_at", "finished_at", "expires_at")
 
 
 @dataclass
@@ -391,10 +393,10 @@ class Planner:
         self.queue.save(update_fields=["refill_from_id", "refilled_at", "query_cap", "planned", "replica_from_id"])
         return len(created)
 
-    def _queued_copy(self, source, *, kind, left_id, right_id):
+    def _queued_copy(self, source, *, kind, left_id, right_id, replica_number=0):
         return Assignment(experiment=self.experiment, query_id=source.query_id, left_answer_id=left_id,
                           right_answer_id=right_id, cell=source.cell, kind=kind, source=source,
-                          status=Assignment.Status.QUEUED)
+                          replica_number=replica_number, status=Assignment.Status.QUEUED)
 
     def _reissues(self):
         """Abandoned items, marked EXPIRED and queued again (they are counted already: no change in the tallies)."""
@@ -415,7 +417,7 @@ class Planner:
         sources = self._replica_sources(wanted)
         rows = []
         for _ in range(wanted):
-            if sources and wants_replica(self.n_items, self.n_replicas, self.rating.overlap):
+            if sources and wants_replica(self.n_items, self.n_replicas, self._replica_share()):
                 rows.append(self._replica(sources.pop(0)))
                 continue
             item = self.scheduler.choose(None)
@@ -426,30 +428,42 @@ class Planner:
             rows.append(self._new(item))
         return rows
 
+    def _replica_share(self):
+        """Replicas per item judged once: `overlap` of the items get raters_per_item - 1 more raters each."""
+        return self.rating.overlap * (self.rating.raters_per_item - 1)
+
     def _replica_sources(self, wanted):
-        """Judged items with no second rating yet (queued or given), oldest first.
+        """(judged item, replica number) for the items still short of raters_per_item - 1 replicas (queued or
+        given), oldest first, each item once per replica it lacks.
 
         The scan starts at the queue's watermark (the oldest item still without one last time), not
         at the start of the history, so a refill's cost stays flat as the history grows (this query
         took 2 s at 50,000 judgments without it). An item judged long after the items around it were
         replicated may be passed over; the others keep the share at `overlap`.
         """
-        possible = math.ceil(self.rating.overlap * (self.n_items + wanted + 1)) - self.n_replicas
-        if self.rating.overlap <= 0 or possible <= 0:
+        share = self._replica_share()
+        # Replicas are kept at share x (items judged once); never more than this refill plans.
+        unique = self.n_items - self.n_replicas
+        possible = min(wanted, math.ceil(share * (unique + wanted + 1)) - self.n_replicas)
+        if share <= 0 or possible <= 0:
             return []
-        sources = list(Assignment.objects
-                       .filter(experiment=self.experiment, is_gold=False, status=Assignment.Status.JUDGED,
-                               kind__in=[Assignment.Kind.NEW, Assignment.Kind.REISSUE],
-                               id__gte=self.queue.replica_from_id,
-                               left_answer__excluded=False, right_answer__excluded=False)
-                       .exclude(copies__kind=Assignment.Kind.REPLICA)
-                       .order_by("id")
-                       .only("id", "query_id", "left_answer_id", "right_answer_id", "cell")[:possible])
-        if sources:
-            self.queue.replica_from_id = sources[0].pk  # everything older has its second rating
-        return sources
+        further = self.rating.raters_per_item - 1
+        items = list(Assignment.objects
+                     .filter(experiment=self.experiment, is_gold=False, status=Assignment.Status.JUDGED,
+                             kind__in=[Assignment.Kind.NEW, Assignment.Kind.REISSUE],
+                             id__gte=self.queue.replica_from_id,
+                             left_answer__excluded=False, right_answer__excluded=False)
+                     .annotate(replicas=Count("copies", filter=Q(copies__kind=Assignment.Kind.REPLICA)))
+                     .filter(replicas__lt=further)
+                     .order_by("id")
+                     .only("id", "query_id", "left_answer_id", "right_answer_id", "cell")[:possible])
+        if items:
+            self.queue.replica_from_id = items[0].pk  # everything older has all its further raters
+        sources = [(item, number) for item in items for number in range(item.replicas + 1, further + 1)]
+        return sources[:possible]
 
-    def _replica(self, source):
+    def _replica(self, planned):
+        source, number = planned
         indices = self.layout.indices(source.left_answer_id, source.right_answer_id)
         if indices is not None:
             query, left, right = indices
@@ -459,7 +473,8 @@ class Planner:
         left, right = source.left_answer_id, source.right_answer_id
         if CHANCE.random() < 0.5:
             left, right = right, left
-        return self._queued_copy(source, kind=Assignment.Kind.REPLICA, left_id=left, right_id=right)
+        return self._queued_copy(source, kind=Assignment.Kind.REPLICA, left_id=left, right_id=right,
+                                 replica_number=number)
 
     def _new(self, item, **issued):
         layout = self.layout

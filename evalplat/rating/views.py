@@ -1,4 +1,4 @@
-"""Rater pages (blinded) and the rating pages of the experimenter console.
+"""Rater pages (blinded); the experimenter's rating pages are the console's (evalplat/console).
 
 Rater pages never name a variant, level, answer or database row: an item is
 reached by its assignment's random public id, the rater by a signed cookie
@@ -14,10 +14,7 @@ from urllib.parse import urlsplit
 
 from csp import constants as csp
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -25,14 +22,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
-from evalplat.experiments.access import experiment_for_user
 from evalplat.experiments.models import Experiment
-from evalplat.generation.models import Answer
-from evalplat.rating import leaks
-from evalplat.rating.forms import JudgmentForm, InviteForm, ProblemForm
+from evalplat.rating.forms import JudgmentForm, ProblemForm
 from evalplat.rating.markdown import render_markdown
-from evalplat.rating.models import Assignment, Invite, Judgment, LeakFlag, Rater
-from evalplat.rating.scheduling import RefillAfterResponse, Session, locked_rater, next_item_id, refill
+from evalplat.rating.models import Assignment, Invite, Rater
+from evalplat.rating.scheduling import RefillAfterResponse, Session, locked_rater, next_item_id
 
 PROLIFIC_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
 MTURK_PARAMS = ("workerId", "assignmentId", "hitId", "turkSubmitTo")
@@ -258,8 +252,6 @@ def _item_page(request, rater, assignment, *, form, problem_form=None, status=20
     Showing a newly claimed item is also when the queue is topped up, if due,
     after the page has been sent (the submit that claimed it redirected here).
     """
-    if status == 200:
-        assignment.mark_shown()
     per_rater = rater.experiment.rating_settings.per_rater
     done = rater.assignments.done().count()
     content = loader.render_to_string("rating/item.html", {
@@ -269,7 +261,6 @@ def _item_page(request, rater, assignment, *, form, problem_form=None, status=20
         "response_a": render_markdown(assignment.left_answer.text),
         "response_b": render_markdown(assignment.right_answer.text),
         "form": form,
-        "scale": form.scale,
         "problem_form": problem_form or ProblemForm(),
         "progress": {"number": min(done + 1, per_rater), "total": per_rater,
                      "percent": round(100 * done / per_rater) if per_rater else 0},
@@ -297,7 +288,11 @@ def item(request, public_id):
         return _refused(request, refusal, status=200 if refusal == "closed" else 403)
     if assignment.is_finished:
         return redirect("rating:next")  # back button or a second tab: move on, never judge twice
-    return _item_page(request, rater, assignment, form=JudgmentForm(rating=rater.experiment.rating_settings))
+    return _item_page(request, rater, assignment, form=_judgment_form(rater.experiment))
+
+
+def _judgment_form(experiment, data=None):
+    return JudgmentForm(data, rating=experiment.rating_settings, question=experiment.question)
 
 
 def _submits_limited(request, rater):
@@ -332,15 +327,16 @@ def _posting_to_own_item(view):
 @_posting_to_own_item
 def _judge(request, rater, session, assignment):
     """Store a judgment once and go straight to the next item."""
-    form = JudgmentForm(request.POST, rating=rater.experiment.rating_settings)
+    form = _judgment_form(rater.experiment, request.POST)
     if not form.is_valid():
         return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=400)
     if _submits_limited(request, rater):
         return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=429,
                           notice=REFUSALS["too-fast"][1])
-    judgment = assignment.record_judgment(**form.judgment_fields())
-    if judgment is not None:
-        rater.update_after_judgment(gold_failed=assignment.is_gold and judgment.winner != assignment.gold_better,
+    judgments = assignment.record_judgment(**form.judgment_fields())
+    if judgments is not None:
+        # An attention item checks the first criterion: the off-topic answer is the worse answer to it.
+        rater.update_after_judgment(gold_failed=assignment.is_gold and judgments[0].winner != assignment.gold_better,
                                     too_fast=session.too_fast())
     return _next_response(session)
 
@@ -353,7 +349,7 @@ def report(request, rater, session, assignment):
     form = ProblemForm(request.POST)
     if not form.is_valid():
         return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk),
-                          form=JudgmentForm(rating=rater.experiment.rating_settings), problem_form=form, status=400)
+                          form=_judgment_form(rater.experiment), problem_form=form, status=400)
     assignment.report_problem(form.cleaned_data["problem"], form.cleaned_data["note"])
     return _next_response(session)
 
@@ -384,99 +380,3 @@ def _mturk_submission(rater):
         return None
     origin = f"https://{parts.hostname}"
     return {"origin": origin, "action": f"{origin}/mturk/externalSubmit", "assignment_id": assignment_id}
-
-
-# --- console ---------------------------------------------------------------
-
-@login_required
-def console_rating(request, slug):
-    experiment = experiment_for_user(request, slug)
-    assignments = experiment.assignments
-    judgments = Judgment.objects.filter(assignment__experiment=experiment)
-    gold = judgments.filter(assignment__is_gold=True)
-    return render(request, "console/rating_progress.html", {
-        "experiment": experiment,
-        "settings": experiment.rating_settings,
-        "raters": experiment.raters.aggregate(
-            total=Count("pk"), active=Count("pk", filter=Q(status=Rater.Status.ACTIVE)),
-            finished=Count("pk", filter=Q(status=Rater.Status.FINISHED)),
-            stopped=Count("pk", filter=Q(status=Rater.Status.STOPPED))),
-        "n_judgments": judgments.filter(assignment__is_gold=False).count(),
-        "n_replicas": judgments.filter(assignment__kind=Assignment.Kind.REPLICA).count(),
-        "n_open": assignments.open().count(),
-        "n_gold": gold.count(),
-        "n_gold_passed": sum(1 for j in gold.select_related("assignment") if j.passed_gold),
-        "problems": assignments.filter(status=Assignment.Status.SKIPPED).select_related("query")[:50],
-        "n_rateable": Answer.objects.filter(experiment=experiment).usable().count(),
-        "n_flagged": LeakFlag.objects.filter(answer__experiment=experiment, answer__excluded=False)
-                                     .values("answer").distinct().count(),
-        "invites": experiment.invites.all(),
-        "invite_form": InviteForm(),
-        "site_url": request.build_absolute_uri("/").rstrip("/"),
-    })
-
-
-@login_required
-@require_POST
-def console_rating_status(request, slug):
-    experiment = experiment_for_user(request, slug)
-    opening = request.POST.get("action") == "open"
-    status_before = experiment.get_status_display().lower()
-    changed = experiment.open_rating() if opening else experiment.close_rating()
-    if changed and opening:
-        refill(experiment)  # the first batch of items, so the first raters need not wait for it
-    if changed:
-        messages.success(request, "Rating is open." if opening else "Rating is closed.")
-    else:
-        messages.error(request, f"Rating cannot be {'opened' if opening else 'closed'} while the experiment "
-                                f"is {status_before}.")
-    return redirect("rating:console", slug=slug)
-
-
-@login_required
-@require_POST
-def console_invite_create(request, slug):
-    experiment = experiment_for_user(request, slug)
-    form = InviteForm(request.POST)
-    if not form.is_valid():
-        for field, errors in form.errors.items():
-            messages.error(request, f"{field}: {' '.join(errors)}")
-        return redirect("rating:console", slug=slug)
-    for _ in range(form.cleaned_data["count"]):
-        Invite.objects.create(experiment=experiment, created_by=request.user,
-                              **{name: form.cleaned_data[name] for name in InviteForm.Meta.fields})
-    messages.success(request, "Invite link created." if form.cleaned_data["count"] == 1
-                     else f"{form.cleaned_data['count']} invite links created.")
-    return redirect("rating:console", slug=slug)
-
-
-@login_required
-@require_POST
-def console_invite_revoke(request, slug, invite_id):
-    experiment = experiment_for_user(request, slug)
-    invite = get_object_or_404(Invite, pk=invite_id, experiment=experiment)
-    Invite.objects.filter(pk=invite.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    messages.success(request, "The link no longer works.")
-    return redirect("rating:console", slug=slug)
-
-
-@login_required
-def console_leaks(request, slug):
-    experiment = experiment_for_user(request, slug)
-    if request.method == "POST":
-        flagged = leaks.check_experiment(experiment)
-        messages.success(request, f"Leak check done: {flagged} answer(s) flagged.")
-        return redirect("rating:console_leaks", slug=slug)
-    flags = (LeakFlag.objects.filter(answer__experiment=experiment)
-             .select_related("answer__variant", "answer__query").order_by("answer__excluded", "answer_id", "kind"))
-    return render(request, "console/rating_leaks.html", {"experiment": experiment, "flags": flags})
-
-
-@login_required
-@require_POST
-def console_exclude_answer(request, slug, answer_id):
-    experiment = experiment_for_user(request, slug)
-    answer = get_object_or_404(Answer, pk=answer_id, experiment=experiment)
-    leaks.exclude_answer(answer)
-    messages.success(request, f"Excluded the answer of {answer.variant.code} to {answer.query.key}.")
-    return redirect("rating:console_leaks", slug=slug)

@@ -109,8 +109,8 @@ def test_report_views_and_downloads_fit_at_most_once_per_new_judgment(client, ow
     from evalplat.rating.models import Assignment
 
     client.force_login(owner)
-    report = reverse("analysis:report", args=[attentive.slug])
-    download = reverse("analysis:download", args=[attentive.slug])
+    report = reverse("console:report", args=[attentive.slug])
+    download = reverse("console:export", args=[attentive.slug])
     with count_fits() as fits:
         assert client.get(report).status_code == 200
         first = fits.call_count
@@ -145,10 +145,10 @@ def test_a_stored_analysis_comes_back_as_the_same_result(attentive):
 
 def test_the_zip_refuses_an_unknown_distillation_variant_by_name(client, owner, attentive):
     client.force_login(owner)
-    response = client.get(reverse("analysis:download", args=[attentive.slug]), {"distill": "v99"})
+    response = client.get(reverse("console:export", args=[attentive.slug]), {"distill": "v99"})
     assert response.status_code == 400
     assert "distill: 'v99' is not a variant of 'small'" in response.content.decode()
-    good = client.get(reverse("analysis:download", args=[attentive.slug]), {"distill": "v2"})
+    good = client.get(reverse("console:export", args=[attentive.slug]), {"distill": "v2"})
     names = zipfile.ZipFile(io.BytesIO(good.content)).namelist()
     assert "small/distill.jsonl" in names and "small/effects.json" in names and "small/manifest.json" in names
 
@@ -181,8 +181,8 @@ def test_two_workers_asking_at_once_share_one_fit(judged):
         finally:
             connection.close()
 
-    run = snapshots.run_analysis
-    with mock.patch.object(snapshots, "run_analysis", side_effect=slow_fit) as fits:
+    run = snapshots.analyse
+    with mock.patch.object(snapshots, "analyse", side_effect=slow_fit) as fits:
         threads = [threading.Thread(target=worker) for _ in range(2)]
         for thread in threads:
             thread.start()

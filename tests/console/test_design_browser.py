@@ -5,7 +5,6 @@ Screenshots of the page with an error and after a successful check, at 1280 and 
 are written to var/screens/ for a person to look at.
 """
 import os
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -13,28 +12,14 @@ from django.test import Client
 from django.urls import reverse
 
 from evalplat.experiments.models import Experiment
+from tests.console.browser import EXAMPLES, WIDE, launch, screenshot
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's page actions
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "designs" / "examples"
-SCREENS = ROOT / "var" / "screens"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 # Check estimates the judgments needed by simulation: seconds, more on a loaded machine.
 CHECKED = 90_000
 BROKEN_LINE = 'system = """You are a helpful assistant. {uncertainty} {pushback} {tome} {evidence}'
-
-
-def screenshot(page, name):
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    for label, size in (("1280", WIDE), ("390", NARROW)):
-        page.set_viewport_size(size)
-        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]  # no sideways page scroll
-        page.screenshot(path=SCREENS / f"design-new-{name}-{label}.png", full_page=True)
-    page.set_viewport_size(WIDE)
 
 
 def line_of_cursor(page):
@@ -52,7 +37,7 @@ def test_a_broken_design_is_fixed_in_the_editor_checked_and_created(live_server,
     assert BROKEN_LINE in broken
     errors, outside = [], []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        browser = launch(playwright)
         context = browser.new_context(viewport=WIDE)
         context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
                               "url": live_server.url}])
@@ -76,7 +61,7 @@ def test_a_broken_design_is_fixed_in_the_editor_checked_and_created(live_server,
         expect(problems).to_contain_text("unknown placeholder {tome}", timeout=CHECKED)
         expect(problems).to_contain_text("text factor 'tone' is not used")
         expect(page.locator("#gutter span.bad")).to_have_count(2)
-        screenshot(page, "error")
+        screenshot(page, "design-new-error")
 
         # The error's line button puts the cursor on that line of the editor; fix it by typing over it.
         page.get_by_role("button", name="Line 13").click()
@@ -97,7 +82,7 @@ def test_a_broken_design_is_fixed_in_the_editor_checked_and_created(live_server,
         assert editor.input_value() == text
         expect(page.locator("#file-list li")).to_have_count(1)
         assert Experiment.objects.count() == 0
-        screenshot(page, "checked")
+        screenshot(page, "design-new-checked")
 
         assert errors == [], "the page logged errors (a CSP violation shows here)"
 

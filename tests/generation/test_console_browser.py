@@ -16,7 +16,7 @@ from django.urls import reverse
 from evalplat.generation import chunks, planning
 from evalplat.generation.models import Answer, GenerationJob
 from evalplat.rating import leaks
-from tests.console.test_design_browser import CHROMIUM_ARGS, NARROW, SCREENS, WIDE
+from tests.console.browser import CHROMIUM_ARGS, NARROW, SCREENS, WIDE
 from tests.generation.test_console_generation import eager  # noqa: F401 (a fixture)
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's page actions

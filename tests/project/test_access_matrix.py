@@ -41,6 +41,10 @@ EVERYONE_405 = {s: 405 for s in SUBJECTS}
 
 EXPECTED = {  # (URL name, method) -> visitor -> outcome
     ("", "GET"): EVERYONE, ("", "POST"): EVERYONE,  # / redirects to the console
+    # The console's login page is open to all (a logged-in visitor is sent on to the console); logging
+    # out takes only POST, and sends everyone to the login page.
+    ("login", "GET"): EVERYONE, ("login", "POST"): EVERYONE,
+    ("logout", "GET"): EVERYONE_405, ("logout", "POST"): {s: LOGIN for s in SUBJECTS},
     ("console:index", "GET"): CONSOLE_LIST, ("console:index", "POST"): CONSOLE_LIST,
     ("console:detail", "GET"): CONSOLE, ("console:detail", "POST"): CONSOLE,
     # The new-experiment page (GET only) and its Check and Create (POST only; Check shows the
@@ -56,17 +60,18 @@ EXPECTED = {  # (URL name, method) -> visitor -> outcome
     ("generation:exclude", "GET"): CONSOLE_POST_ONLY, ("generation:exclude", "POST"): CONSOLE,
     ("generation:cancel", "GET"): CONSOLE_POST_ONLY, ("generation:cancel", "POST"): CONSOLE,
     ("generation:upload", "GET"): CONSOLE_POST_ONLY, ("generation:upload", "POST"): CONSOLE,
-    ("distill:confirm", "GET"): CONSOLE_POST_ONLY, ("distill:confirm", "POST"): CONSOLE,
-    ("distill:distill", "GET"): CONSOLE_POST_ONLY, ("distill:distill", "POST"): CONSOLE,
-    ("distill:check", "GET"): CONSOLE_POST_ONLY, ("distill:check", "POST"): CONSOLE,
-    ("analysis:report", "GET"): CONSOLE, ("analysis:report", "POST"): CONSOLE,
-    ("analysis:download", "GET"): CONSOLE, ("analysis:download", "POST"): CONSOLE,
-    ("rating:console", "GET"): CONSOLE, ("rating:console", "POST"): CONSOLE,
-    ("rating:console_status", "GET"): CONSOLE_POST_ONLY, ("rating:console_status", "POST"): CONSOLE,
-    ("rating:console_invite_create", "GET"): CONSOLE_POST_ONLY, ("rating:console_invite_create", "POST"): CONSOLE,
-    ("rating:console_invite_revoke", "GET"): CONSOLE_POST_ONLY, ("rating:console_invite_revoke", "POST"): CONSOLE,
-    ("rating:console_leaks", "GET"): CONSOLE, ("rating:console_leaks", "POST"): CONSOLE,
-    ("rating:console_exclude_answer", "GET"): CONSOLE_POST_ONLY, ("rating:console_exclude_answer", "POST"): CONSOLE,
+    ("console:confirm", "GET"): CONSOLE_POST_ONLY, ("console:confirm", "POST"): CONSOLE,
+    ("console:distill", "GET"): CONSOLE_POST_ONLY, ("console:distill", "POST"): CONSOLE,
+    ("console:distill_check", "GET"): CONSOLE_POST_ONLY, ("console:distill_check", "POST"): CONSOLE,
+    ("console:report", "GET"): CONSOLE, ("console:report", "POST"): CONSOLE,
+    ("console:export", "GET"): CONSOLE, ("console:export", "POST"): CONSOLE,
+    ("console:export_file", "GET"): CONSOLE, ("console:export_file", "POST"): CONSOLE,
+    ("console:rating", "GET"): CONSOLE, ("console:rating", "POST"): CONSOLE,
+    ("console:rating_status", "GET"): CONSOLE_POST_ONLY, ("console:rating_status", "POST"): CONSOLE,
+    ("console:invite_create", "GET"): CONSOLE_POST_ONLY, ("console:invite_create", "POST"): CONSOLE,
+    ("console:invite_revoke", "GET"): CONSOLE_POST_ONLY, ("console:invite_revoke", "POST"): CONSOLE,
+    ("console:leaks", "GET"): CONSOLE, ("console:leaks", "POST"): CONSOLE,
+    ("console:exclude_answer", "GET"): CONSOLE_POST_ONLY, ("console:exclude_answer", "POST"): CONSOLE,
     # Rater pages: a study link makes whoever opens it a rater; the rest need a rater session.
     ("rating:start", "GET"): EVERYONE, ("rating:start", "POST"): EVERYONE,
     ("rating:welcome", "GET"): RATER_SESSION, ("rating:welcome", "POST"): RATER_SESSION | {
@@ -130,7 +135,7 @@ def world(owner, outsider, django_user_model, start_session):
     assert Assignment.objects.filter(public_id=public_id, rater__invite=invite).exists()
     fill = {
         "slug": mine.slug, "token": invite.token, "public_id": public_id, "invite_id": invite.pk,
-        "answer_id": Answer.objects.filter(experiment=mine).first().pk,
+        "answer_id": Answer.objects.filter(experiment=mine).first().pk, "name": "answers.jsonl",
         # the admin's
         "app_label": "auth", "object_id": str(owner.pk), "content_type_id": ContentType.objects.get_for_model(
             django_user_model).pk, "url": "nowhere/", "id": str(owner.pk),

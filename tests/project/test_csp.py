@@ -20,7 +20,7 @@ def owner_client(client, owner):
 
 def test_console_pages_and_the_report_send_the_strict_policy(owner_client, experiment):
     for url in (reverse("console:index"), reverse("console:detail", args=[experiment.slug]),
-                reverse("analysis:report", args=[experiment.slug]), "/admin/login/"):
+                reverse("console:report", args=[experiment.slug]), "/admin/login/"):
         response = owner_client.get(url)
         policy = directives(response)
         assert policy["default-src"] == ["'none'"], url

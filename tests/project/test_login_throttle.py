@@ -1,4 +1,4 @@
-"""Login throttling (django-axes) covers every login view: the admin's and Django's LoginView.
+"""Login throttling (django-axes) covers every login view: the console's, the admin's and Django's LoginView.
 
 Before it, 100 wrong passwords in a row were each simply answered "wrong password".
 """
@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.project.login_urls")]
-LOGIN_VIEWS = ["/admin/login/", "/plain-login/"]
+LOGIN_VIEWS = ["/login/", "/admin/login/", "/plain-login/"]  # the console's, the admin's, a plain LoginView
 
 
 @pytest.fixture

@@ -46,7 +46,13 @@ class Recorder:
         return call
 
 
-def walk_session(recorder, invite, pid):
+def choose(n):
+    return {"choice": ["a2", "b1", "same"][n % 3], "rationale": "ok"}
+
+
+def walk_session(recorder, invite, pid, answer=choose, invalid=None):
+    """A whole session: `answer(n)` is what item n's submit posts; the first item is posted
+    `invalid` first (nothing chosen by default), and the fourth is reported as a problem."""
     recorder.get(reverse("rating:start", args=[invite.token]), {"PROLIFIC_PID": pid, "STUDY_ID": "s", "SESSION_ID": "x"})
     recorder.get(reverse("rating:welcome"))
     recorder.post(reverse("rating:welcome"), {"consent": "yes"})
@@ -55,11 +61,11 @@ def walk_session(recorder, invite, pid):
     while "/r/a/" in url:
         recorder.get(url)
         if n == 0:
-            recorder.post(url, {})  # an invalid submit renders the page with errors
+            recorder.post(url, invalid or {})  # an invalid submit renders the page with errors
         if n == 3:
             recorder.post(url + "problem/", {"problem": "unreadable"})
         else:
-            recorder.post(url, {"choice": ["a2", "b1", "same"][n % 3], "rationale": "ok"})
+            recorder.post(url, answer(n))
         n += 1
         url = recorder.get(reverse("rating:next"))["Location"]
     recorder.get(url)

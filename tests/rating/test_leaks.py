@@ -51,9 +51,9 @@ def test_the_console_lists_flags_and_excludes_an_answer(client, owner, outsider,
     assert check_experiment(rating_experiment) == 1
     assert set(LeakFlag.objects.values_list("kind", flat=True)) <= {"level-text", "model-name"}
     client.force_login(outsider)
-    url = reverse("rating:console_leaks", args=[rating_experiment.slug])
+    url = reverse("console:leaks", args=[rating_experiment.slug])
     assert client.get(url).status_code == 404
-    exclude = reverse("rating:console_exclude_answer", args=[rating_experiment.slug, leaky.pk])
+    exclude = reverse("console:exclude_answer", args=[rating_experiment.slug, leaky.pk])
     assert client.post(exclude).status_code == 404
     client.force_login(owner)
     page = client.get(url).content.decode()

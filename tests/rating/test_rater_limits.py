@@ -121,7 +121,7 @@ def test_a_rater_who_reads_is_not_flagged(client, study_invite, start_session):
     while "/r/a/" in url:
         client.get(url)
         Assignment.objects.filter(public_id=url.rstrip("/").split("/")[-1]).update(
-            shown_at=timezone.now() - timedelta(seconds=12))
+            issued_at=timezone.now() - timedelta(seconds=12))
         url = client.post(url, {"choice": "b1"})["Location"]
     assert not Rater.objects.get().too_fast
     assert all(j.time_on_item_ms >= 12000 for j in Judgment.objects.all())

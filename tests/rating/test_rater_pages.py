@@ -126,11 +126,11 @@ def test_a_repeated_submit_records_one_judgment_and_moves_on(client, study_invit
 def test_reloading_an_item_keeps_the_same_item_and_its_clock(client, study_invite, start_session):
     item_url = start_session(client, study_invite, **PROLIFIC)
     client.get(item_url)
-    shown = Assignment.objects.handed_out().get().shown_at
+    shown = Assignment.objects.handed_out().get().issued_at
     client.get(item_url)
     assert client.get(reverse("rating:next"))["Location"] == item_url
-    assert Assignment.objects.handed_out().get().shown_at == shown
-    Assignment.objects.handed_out().update(shown_at=timezone.now() - timedelta(seconds=7))
+    assert Assignment.objects.handed_out().get().issued_at == shown  # the clock runs from the claim
+    Assignment.objects.handed_out().update(issued_at=timezone.now() - timedelta(seconds=7))
     client.post(item_url, {"choice": "same"})
     judgment = Judgment.objects.get()
     assert 7000 <= judgment.time_on_item_ms < 60000

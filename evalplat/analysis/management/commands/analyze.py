@@ -1,10 +1,10 @@
 """manage.py analyze: offline (--variants/--judgments CSVs) or for an experiment in the database."""
 from django.core.management.base import BaseCommand, CommandError
 
+from evalplat.analysis.criteria import analyse
+from evalplat.analysis.criteria_outputs import write_outputs
 from evalplat.analysis.estimate import Settings
 from evalplat.analysis.threads import analysis_threads
-from evalplat.analysis.outputs import write_analysis
-from evalplat.analysis.pipeline import run_analysis
 from evalplat.analysis.tables import TableError, read_judgments, read_variants
 
 
@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 judgments = read_judgments(options["judgments"], variants)
             except TableError as exc:
                 raise CommandError(str(exc)) from None
-            design = None
+            design, criteria = None, ()
         elif options["experiment"]:
             from evalplat.analysis.data import experiment_data
             from evalplat.experiments.models import Experiment
@@ -54,12 +54,13 @@ class Command(BaseCommand):
             if data.judgments is None:
                 raise CommandError(f"experiment {experiment.slug!r} has no judgments yet")
             variants, judgments, design = data.variants, data.judgments, data.design
+            criteria = experiment.rating_settings.criteria
         else:
             raise CommandError("give an EXPERIMENT slug, or --variants V.csv and --judgments J.csv")
         try:
             with analysis_threads():
-                result = run_analysis(variants, judgments, settings_from(options), design=design)
+                result = analyse(variants, judgments, settings_from(options), design=design, criteria=criteria)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        written = write_analysis(options["out"], variants, judgments, result, judgments_csv=options["judgments"])
+        written = write_outputs(options["out"], variants, judgments, result, judgments_csv=options["judgments"])
         self.stdout.write(f"wrote {', '.join(written)} to {options['out']}")

@@ -90,5 +90,12 @@ class Command(BaseCommand):
             f"over {preview.efficiency_sample} scheduled judgments):")
         for name, efficiency in preview.factor_efficiency:
             out(f"  {name:<16} {efficiency:.2f}")
+        if preview.judgments_per_criterion:
+            out(f"Judgments needed for a 95% interval of +/-{preview.halfwidth} log-odds on every main effect, "
+                f"per criterion:")
+            for name, scale, needed in preview.judgments_per_criterion:
+                out(f"  {name:<16} {scale:<8} about {needed}")
+            out(f"Items needed (each asks every criterion): about {preview.judgments_needed}")
+            return
         out(f"Judgments needed for a 95% interval of +/-{preview.halfwidth} log-odds on every main effect: "
             f"about {preview.judgments_needed}")

@@ -1,16 +1,16 @@
 """The console's buttons for what follows an experiment: confirm, distil, check the distilled model.
 
 Each is a POST that calls the plain function the command calls and goes back to the
-experiment's page with what happened. (The console app that is being built will host these;
-they are kept thin so that moving them is a matter of URLs.) The follow-ups fit the analysis
-model, so they are imported inside the views: the URL configuration, which every rater page
-loads, must not pull in scipy (tests/project/test_imports.py).
+experiment's page with what happened. The follow-ups fit the analysis model, so they are
+imported inside the views: the URL configuration, which every rater page loads, must not pull
+in scipy (tests/project/test_imports.py).
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from evalplat.distill.models import DistillationRun
 from evalplat.experiments.access import experiment_for_user
 
 
@@ -54,7 +54,7 @@ def distill_check(request, slug):
     from evalplat.distill.followups import FollowUpRefused, create_distillation_check
 
     experiment = experiment_for_user(request, slug)
-    run = experiment.distillation_runs.filter(state="done").first()
+    run = DistillationRun.objects.filter(experiment=experiment, state=DistillationRun.State.DONE).first()
     if run is None:
         messages.error(request, "No finished distillation of this experiment to check yet.")
         return redirect("console:detail", slug=slug)
