@@ -252,7 +252,7 @@ def main():
             for repeat in range(1, args.repeat + 1):
                 direct_s, answers, tokens = direct_run(direct.llm, requests)
                 print(f"repeat {repeat}: direct {direct_s:6.2f} s ({answers / direct_s:6.1f} answers/s, "
-                      f"{tokens / direct_s:7.0f} tokens/s)", flush=True)
+                      f"{tokens / direct_s:7.0f} tokens/s); load average {os.getloadavg()[0]:.1f}", flush=True)
                 for size in sizes:  # the planner reads the chunk size from the command's environment
                     worker_s, after_start_up_s, job = worker_path_run(
                         env | {"GENERATION_CHUNK_SIZE": str(size)}, experiment, log)
