@@ -120,7 +120,8 @@ def test_generation_waits_while_redis_is_stopped_and_resumes_when_it_returns(
         redis.stop()
         # The chunk in the engine finishes and is written (the database is there); then nothing
         # more can be fetched: the job waits, still running, with nothing failed.
-        time.sleep(2)
+        time.sleep(1)  # a chunk fetched just before the stop is claimed by now
+        wait_for(lambda: not job.answers.filter(status="running").exists(), 30, "the chunk in the engine to be written")
         waiting = job.answers.filter(status="done").count()
         time.sleep(2)
         assert job.answers.filter(status="done").count() == waiting < 32
