@@ -41,6 +41,7 @@ EVERYONE_405 = {s: 405 for s in SUBJECTS}
 
 EXPECTED = {  # (URL name, method) -> visitor -> outcome
     ("", "GET"): EVERYONE, ("", "POST"): EVERYONE,  # / redirects to the console
+    ("favicon", "GET"): EVERYONE, ("favicon", "POST"): EVERYONE_405,
     # The console's login page is open to all (a logged-in visitor is sent on to the console); logging
     # out takes only POST, and sends everyone to the login page.
     ("login", "GET"): EVERYONE, ("login", "POST"): EVERYONE,
