@@ -126,15 +126,24 @@ class AliasReport:
         if not self.interactions:
             return out
         estimable = [i for i in self.interactions if i.estimable]
-        out.append(f"Two-factor interactions estimable given all main effects: "
-                   f"{len(estimable)} of {len(self.interactions)}"
-                   + (f": {_listing([_name(i.factors) for i in estimable])}" if estimable else ""))
+        groups = _full_alias_groups(self.interactions)
+        if groups:
+            # Each chain is one contrast: "estimable" one at a time, but not apart from its chain.
+            chained = {name for group in groups for name in group}
+            separate = len(groups) + sum(_name(i.factors) not in chained for i in estimable)
+            out.append(f"Two-factor interactions: {len(self.interactions)}, of which {len(chained)} fall in "
+                       f"{len(groups)} alias chains; given all main effects {separate} separate quantities are "
+                       f"estimable, a chain only as the sum of its interactions")
+        else:
+            out.append(f"Two-factor interactions estimable given all main effects: "
+                       f"{len(estimable)} of {len(self.interactions)}"
+                       + (f": {_listing([_name(i.factors) for i in estimable])}" if estimable else ""))
         clear = [_name(i.factors) for i in self.interactions if i.clear]
         if clear and len(clear) < len(self.interactions):
             out.append(f"  clear of every other two-factor interaction: {_listing(clear)}")
         elif clear:
             out.append("  each one clear of every other two-factor interaction")
-        for group in _full_alias_groups(self.interactions):
+        for group in groups:
             out.append("  aliased with each other: " + " = ".join(group))
         others = [a for i in self.interactions for a in i.interactions if not _identical(a)]
         if others:

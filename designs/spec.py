@@ -63,7 +63,10 @@ GENERATION_KEYS = {
     "logprobs": (int, False),
 }
 
-TOP_LEVEL_KEYS = {"name", "title", "question", "array", "foldover", "prompt", "generation", "rating", "factors", "queries"}
+TOP_LEVEL_KEYS = {"name", "title", "question", "array", "foldover", "prompt", "generation", "rating", "factors", "queries",
+                  "analysis"}
+PENALTIES = ("auto", "always", "never")     # evalplat.analysis.estimate.PENALTIES reads these
+PRIOR_SD_RANGE = (0.1, 100.0)               # log-odds; outside it a "weak" prior is no longer one
 DEFAULT_QUESTION = "Which response would be better for the person who asked?"
 DEFAULT_INSTRUCTIONS = (
     "You will see a question and two responses to it. Read both, then say which response would be "
@@ -244,6 +247,37 @@ class RatingSettings(_StoredSettings):
 
 
 @dataclass(frozen=True)
+class AnalysisSettings(_StoredSettings):
+    """The design's [analysis] table: how `analyze` estimates, and what the scheduler aims at.
+
+    `penalty`: "auto" gives the maximum-likelihood estimate wherever it exists and a N(0, prior_sd^2)
+    penalty on centred level effects only where the judgments separate; "always" penalises every
+    fit; "never" refuses data whose MLE does not exist.  `interactions` names two-factor
+    interactions of interest, which the pair scheduler then makes estimable.
+    """
+
+    penalty: str = "auto"
+    prior_sd: float = 2.5
+    interactions: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_dict(cls, stored):
+        settings = super().from_dict(stored)
+        return replace(settings, interactions=tuple(tuple(pair) for pair in settings.interactions))
+
+    def interaction_indices(self, factor_names):
+        """`interactions` as pairs of indices into `factor_names` (the scheduler's form)."""
+        names = list(factor_names)
+        return tuple((names.index(f), names.index(g)) for f, g in self.interactions)
+
+
+def analysis_from_text(text):
+    """The [analysis] settings of a design text that `parse_design` accepted (an imported
+    experiment's `design_text`), without re-reading the files the design names."""
+    return AnalysisSettings.from_dict(tomllib.loads(text).get("analysis", {}))
+
+
+@dataclass(frozen=True)
 class Design:
     name: str
     title: str
@@ -260,6 +294,7 @@ class Design:
     text: str = field(default="", repr=False)
     sha256: str = ""
     held_out: tuple[Query, ...] = ()  # `held_out = true`: kept back for a confirmation run
+    analysis: AnalysisSettings = AnalysisSettings()
 
     @property
     def levels_per_factor(self):
@@ -470,6 +505,7 @@ class _Checker:
         elif rating.criteria:  # what the console and reports show as "the question" of the whole design
             question = " / ".join(criterion.question for criterion in rating.criteria)
         factors = self.check_factors(data, generation)
+        analysis = self.check_analysis(data, factors)
         self.check_placeholders(system, user, factors)
         queries = self.check_queries(data)
         rated = tuple(q for q in queries if not q.held_out)
@@ -481,7 +517,7 @@ class _Checker:
             system_template=system, user_template=user, generation=generation, rating=rating,
             factors=tuple(factors), queries=rated, held_out=tuple(q for q in queries if q.held_out),
             path=self.path, text=self.text,
-            sha256=hashlib.sha256(self.text.encode("utf-8")).hexdigest(),
+            sha256=hashlib.sha256(self.text.encode("utf-8")).hexdigest(), analysis=analysis,
         )
 
     # --- sections ----------------------------------------------------------
@@ -573,6 +609,51 @@ class _Checker:
             rationale=rationale, per_rater=per_rater, overlap=overlap, raters_per_item=raters, gold_rate=gold_rate,
             instructions=instructions, criteria=self.check_criteria(table, scale if scale in SCALES else defaults.scale),
         )
+
+    def check_analysis(self, data, factors):
+        """[analysis]: penalty, prior_sd, and interactions naming pairs of the design's factors."""
+        table = self.get(data, "analysis", dict, ("analysis",), default={})
+        defaults = AnalysisSettings()
+        unknown = sorted(set(table) - set(defaults.as_dict()))
+        for key in unknown:
+            self.problem(("analysis", key), f"unknown field (known: {', '.join(sorted(defaults.as_dict()))})")
+        penalty = self.get(table, "penalty", str, ("analysis", "penalty"), default=defaults.penalty)
+        if penalty not in PENALTIES:
+            self.problem(("analysis", "penalty"), f"{_shown(penalty)}: expected one of {', '.join(PENALTIES)}")
+        prior_sd = self.get(table, "prior_sd", float, ("analysis", "prior_sd"), default=defaults.prior_sd)
+        low, high = PRIOR_SD_RANGE
+        if not low <= prior_sd <= high:
+            self.problem(("analysis", "prior_sd"), f"must be between {low:g} and {high:g} (log-odds)")
+            prior_sd = defaults.prior_sd
+        return AnalysisSettings(penalty=penalty if penalty in PENALTIES else defaults.penalty, prior_sd=prior_sd,
+                                interactions=self.check_interactions(table, factors))
+
+    def check_interactions(self, table, factors):
+        """Each entry a pair of two different factors of the design, each pair once."""
+        where = ("analysis", "interactions")
+        entries = table.get("interactions", [])
+        if not isinstance(entries, list):
+            self.problem(where, f"expected a list of factor pairs such as [[\"tone\", \"length\"]], got {_describe(entries)}")
+            return ()
+        names = {factor.name for factor in factors}
+        pairs, seen = [], {}
+        for i, entry in enumerate(entries):
+            at = where + (i,)
+            if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(n, str) for n in entry)):
+                self.problem(at, f"expected a pair of factor names such as [\"tone\", \"length\"], got {_describe(entry)}")
+                continue
+            unknown = [n for n in entry if n not in names]
+            if unknown:
+                self.problem(at, f"unknown factor {_shown(unknown[0])} (factors: {', '.join(sorted(names))})")
+            elif entry[0] == entry[1]:
+                self.problem(at, f"an interaction needs two different factors, got {_shown(entry[0])} twice")
+            elif frozenset(entry) in seen:
+                self.problem(at, f"the interaction {entry[0]} x {entry[1]} is listed already "
+                                 f"(interactions[{seen[frozenset(entry)] + 1}])")
+            else:
+                seen[frozenset(entry)] = i
+                pairs.append((entry[0], entry[1]))
+        return tuple(pairs)
 
     def check_criteria(self, table, scale):
         """`[[rating.criteria]]`: each a name, the question raters see and a scale (default: [rating] scale)."""

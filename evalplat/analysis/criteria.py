@@ -165,7 +165,7 @@ def analyse(variants, judgments, settings=Settings(), design=None, criteria=(), 
                             if design is not None and name in known else design)
                for name, part in zip(names, parts)]
     dummies = variants.dummies()
-    fits = [_refit(dummies, part, settings) for part in parts]
+    fits = [_refit(dummies, part, settings, variants.factor_columns()) for part in parts]
     weight = np.array([known[name].weight if name in known else 1.0 for name in names])
     combination, method = combination_effects(variants, [f[0] for f in fits], [f[1] for f in fits], weight)
     first = results[0]
@@ -217,13 +217,14 @@ def judgments_needed_per_criterion(design, target_halfwidth, seed=0):
     return tuple(rows)
 
 
-def _refit(dummies, judgments, settings):
-    """The judgments `run_analysis` fits for one criterion (its gold rule applied) and their Estimate."""
+def _refit(dummies, judgments, settings, factor_columns):
+    """The judgments `run_analysis` fits for one criterion (its gold rule applied) and their Estimate
+    (with the same factor columns, so a penalty, where one is needed, is the same one)."""
     _, excluded = excluded_raters(judgments, settings)
     names = {row.rater for row in excluded}
     codes = [r for r, name in enumerate(judgments.raters) if name in names]
     used = prepare(judgments.subset(~np.isin(judgments.rater, codes)), settings)
-    return used, estimate_effects(dummies, used, settings)
+    return used, estimate_effects(dummies, used, settings, factor_columns=factor_columns)
 
 
 def combination_effects(variants, used, estimates, weight):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from designs.spec import analysis_from_text
 from evalplat.generation.models import Answer
 from evalplat.rating.models import Judgment
 
@@ -78,6 +79,11 @@ def answer_records(experiment):
         "engine_version": a.engine_version, "prompt_tokens": a.prompt_tokens,
         "completion_tokens": a.completion_tokens, "latency_ms": a.latency_ms, "logprobs": a.logprobs,
     } for a in answers]
+
+
+def design_analysis(experiment):
+    """The [analysis] table of the experiment's design (designs.spec.AnalysisSettings)."""
+    return analysis_from_text(experiment.design_text)
 
 
 def design_context(experiment):

@@ -16,6 +16,9 @@ from .robust import two_way_cluster_covariance
 THIN_CATEGORY_JUDGMENTS = 150
 THIN_CATEGORY_QUERIES = 5
 MAX_INTERACTION_PAIRS = 28     # all pairs of up to 8 two-level factors
+# Below this share of a main effect's information (SE 5x a main effect's) an interaction's
+# interval says nothing; it is reported as not estimable with the schedule.
+MIN_INTERACTION_INFORMATION = 1 / 25
 SEPARATION_EFFECT = 5.0        # |log-odds| beyond this with the prior active signals separation
 # Beyond this growth of an effect's SE once length/format are in the model, the factor and the
 # covariates move together too closely for a share "explained" to mean anything.
@@ -35,7 +38,7 @@ def identifiability_notes(variants, dummies, judgments, estimate):
             notes.append(f"Factor {factor!r} has a single level, so it has no effect to estimate.")
         elif not np.any(varies[columns]):
             notes.append(f"Factor {factor!r} never differs between the two answers of a judged pair, so the "
-                         f"judgments say nothing about it; its estimates are the prior's (0) and are not evidence.")
+                         f"judgments say nothing about it; its estimates are the penalty's (0) and are not evidence.")
     unique_rows = np.unique(np.column_stack([x, np.ones(len(x))]), axis=0)
     rank = np.linalg.matrix_rank(unique_rows) if len(unique_rows) else 0
     if varies.any() and rank < x.shape[1] + 1:
@@ -44,68 +47,88 @@ def identifiability_notes(variants, dummies, judgments, estimate):
         confounded = [f"{f}={level}" for (f, level), hit in zip(labels, null[:-1]) if hit and varies[labels.index((f, level))]]
         if confounded:
             notes.append("These level effects cannot be told apart with the pairs judged (they always change together): "
-                         + ", ".join(confounded) + ". Their separate estimates lean on the prior.")
-    decided = judgments.winner != 0
+                         + ", ".join(confounded) + ". Their separate estimates lean on the penalty.")
+    separating = estimate.separation.direction if estimate.separation.separated else np.zeros(x.shape[1] + 1)
     for column, (factor, level) in enumerate(labels):
-        involved = (x[:, column] != 0) & decided
-        if involved.sum() == 0:
-            continue
-        agrees = np.sign(judgments.winner[involved]) == np.sign(x[involved, column])
-        if agrees.all() or not agrees.any():
-            word = "won" if agrees.all() else "lost"
-            notes.append(f"{factor}={level} {word} every decided judgment against its baseline (separation): the "
-                         f"data only say the effect is large; the reported value ({estimate.beta[column]:+.2f}) is "
-                         f"held finite by the N(0, {estimate.fit.prior_sd}^2) prior and is not a measurement.")
+        if separating[column] != 0:
+            notes.append(f"{factor}={level} is part of a separation (no judgment goes against it, ties aside): the "
+                         f"data only say its effect is large; the reported value ({estimate.beta[column]:+.2f}) is "
+                         f"held finite by the penalty and is not a measurement.")
         elif abs(estimate.beta[column]) > SEPARATION_EFFECT:
+            leans = "the penalty matters" if estimate.fit.penalty is not None else "its interval is wide"
             notes.append(f"{factor}={level} has a very large estimate ({estimate.beta[column]:+.2f}); the data are close "
-                         f"to separation and the prior matters.")
+                         f"to separation and {leans}.")
     return notes
 
 
-def interaction_effects(variants, dummies, judgments, settings):
-    """Each two-factor interaction of two-level factors that the judged pairs can estimate,
-    fitted one at a time next to all main effects (model-based and robust errors as usual)."""
+def interaction_effects(variants, dummies, judgments, settings, main_se=None):
+    """Each two-factor interaction of two-level factors, fitted one at a time next to all main
+    effects (model-based and robust errors as usual), with the information the judged pairs
+    carry about it: (typical main-effect SE / its SE)^2.
+
+    A pair that differs in both factors of a mirror pair says nothing about their interaction
+    (its interaction column is the mean of the two main-effect columns), so a schedule of
+    mirror pairs leaves interactions all but unseen; below MIN_INTERACTION_INFORMATION of a main
+    effect's information the interaction is reported as not estimable with this schedule
+    rather than with an estimate whose interval spans everything."""
     two_level = [f for f, names in enumerate(variants.levels) if len(names) == 2]
     pairs = list(combinations(two_level, 2))
+    if not pairs:
+        return {"skipped": ("No interactions are fitted: they are fitted between two-level factors, and this design "
+                            f"has {len(two_level) or 'no'} two-level factor{'' if len(two_level) == 1 else 's'}."),
+                "effects": []}
     if len(pairs) > MAX_INTERACTION_PAIRS:
         return {"skipped": f"{len(pairs)} factor pairs; interactions are fitted only for up to "
                            f"{MAX_INTERACTION_PAIRS} pairs", "effects": []}
     columns = variants.factor_columns()
+    typical = float(np.median(main_se)) if main_se is not None and len(main_se) else None
     results = []
     for f, g in pairs:
+        names = [variants.factors[f], variants.factors[g]]
         product = dummies[:, columns[f].start] * dummies[:, columns[g].start]
         augmented = np.column_stack([dummies, product])
         x = augmented[judgments.left] - augmented[judgments.right]
         rows = np.unique(np.column_stack([x, np.ones(len(x))]), axis=0)
         if np.linalg.matrix_rank(rows) < augmented.shape[1] + 1:
-            results.append({"factors": [variants.factors[f], variants.factors[g]], "estimable": False})
+            results.append({"factors": names, "estimable": False,
+                            "reason": "not estimable with this schedule: no judged pair tells it apart from the "
+                                      "main effects"})
             continue
-        estimate = estimate_effects(augmented, judgments, settings)
+        estimate = estimate_effects(augmented, judgments, settings, factor_columns=columns)
         se = estimate.std_errors()[-2]   # the interaction column (the last one before position)
+        information = (typical / se) ** 2 if typical else None
+        if information is not None and information < MIN_INTERACTION_INFORMATION:
+            results.append({"factors": names, "estimable": False, "information": float(information),
+                            "reason": f"not estimable with this schedule: the judged pairs carry "
+                                      f"1/{1 / information:.0f} of a main effect's information about it "
+                                      f"(SE {se:.2f}); mirror pairs say nothing about interactions"})
+            continue
         low, high = estimate.beta[-1] - quantile(estimate.df) * se, estimate.beta[-1] + quantile(estimate.df) * se
-        results.append({"factors": [variants.factors[f], variants.factors[g]], "estimable": True,
+        results.append({"factors": names, "estimable": True,
                         "estimate": float(estimate.beta[-1]), "std_error": float(se),
-                        "ci_low": float(low), "ci_high": float(high)})
+                        "ci_low": float(low), "ci_high": float(high),
+                        "information": None if information is None else float(information)})
     return {"skipped": None, "effects": results}
 
 
-def interactions(variants, dummies, judgments, settings):
+def interactions(variants, dummies, judgments, settings, main_se=None):
     """`interaction_effects` as the result's typed `Interactions`."""
-    found = interaction_effects(variants, dummies, judgments, settings)
+    found = interaction_effects(variants, dummies, judgments, settings, main_se)
     return Interactions(skipped=found["skipped"], effects=[InteractionRow(**row) for row in found["effects"]])
 
 
-def _fixed_weight_fit(rows, judgments, weight, settings, interval_method, start):
+def _fixed_weight_fit(rows, judgments, weight, estimate, interval_method, start):
     """Fit `rows` with each judgment's random-clicker weight held at the main fit's value.
 
     The share of clickers is a property of raters, estimated once from all their judgments, so
     the checks around the main fit reuse it instead of re-running the clicker EM on each subset.
     Returns the fit and the standard errors of `interval_method` ("robust" or "model").
     """
-    fit = fit_pairs(rows, prior_sd=settings.prior_sd, start=start)
+    penalty = estimate.penalty_for(rows)
+    fit = fit_pairs(rows, penalty=penalty, start=start)
     if interval_method == "model":
         return fit, np.sqrt(np.diag(np.linalg.inv(fit.information)))
-    _, _, _, scores = loglik_grad_hess(rows, fit.params, rows.x.shape[1], settings.prior_sd, want_hessian=False,
+    _, _, _, scores = loglik_grad_hess(rows, fit.params, rows.x.shape[1], penalty, want_hessian=False,
                                        want_scores=True)
     if rows.inverse is not None:
         scores = scores[rows.inverse]
@@ -171,7 +194,7 @@ def category_effects(variants, dummies, judgments, sample, estimate, settings):
         effects = []
         if len(sub):
             rows = collapse(sub.left, sub.right, part.lo, part.hi, part.weight, dummies, scale)
-            fit, se = _fixed_weight_fit(rows, sub, part.weight, settings, _interval_method_for(sub, settings),
+            fit, se = _fixed_weight_fit(rows, sub, part.weight, estimate, _interval_method_for(sub, settings),
                                         start=estimate.fit.params)
             effects = [CategoryEffect(factor=factor, level=level, estimate=float(fit.beta[column]),
                                       std_error=float(se[column]))
@@ -256,7 +279,7 @@ def style_diagnostic(variants, dummies, sample, estimate, settings):
     scale, weight, lo, hi = estimate.fit.scale, sample.weight, sample.lo, sample.hi
     method = estimate.interval_method
     plain, plain_se = _fixed_weight_fit(collapse(judgments.left, judgments.right, lo, hi, weight, dummies, scale),
-                                        judgments, weight, settings, method, start=estimate.fit.params)
+                                        judgments, weight, estimate, method, start=estimate.fit.params)
     # Judgments with the same pair, outcome and covariates are one weighted row, as in the main fit.
     first, inverse = _distinct_rows([judgments.left, judgments.right, lo, hi] + columns)
     data = PairData(x=np.column_stack([dummies[judgments.left[first]] - dummies[judgments.right[first]]]
@@ -265,7 +288,7 @@ def style_diagnostic(variants, dummies, sample, estimate, settings):
                     scale=scale, inverse=inverse)
     k = dummies.shape[1]
     start = np.concatenate([plain.beta, np.zeros(len(names)), plain.params[k:]])
-    fit, se = _fixed_weight_fit(data, judgments, weight, settings, method, start=start)
+    fit, se = _fixed_weight_fit(data, judgments, weight, estimate, method, start=start)
     covariates = [StyleCovariate(name=name, estimate=float(fit.beta[k + i]), std_error=float(se[k + i]))
                   for i, name in enumerate(names)]
     effects = []

@@ -4,6 +4,13 @@ Every non-baseline level gets a Wald interval estimate +- q * SE, where SE and t
 come from the chosen interval method (model-based: normal; robust: Student's t with the
 cluster degrees of freedom).  p-values are Holm-adjusted (Holm 1979) over all non-baseline
 levels of all factors, which controls the family-wise error without assuming independence.
+
+Win probabilities are the model's shares of outcomes for two answers that differ by a log-odds
+difference eta, position-neutral: preferred with probability F(eta - c), the other preferred
+with F(-eta - c), and "about the same" otherwise, c being the upper edge of the tie category
+(threshold t1; 0 on a scale without ties, where the shares are the Bradley-Terry expit(eta)).
+On a tie scale expit(eta) is not a share of anything: it folds about half the ties into the
+wins (63% "preferred" where raters preferred it in 43% of judgments and called 35% equal).
 """
 import numpy as np
 from scipy.special import expit, ndtr, ndtri, stdtr, stdtrit
@@ -33,26 +40,41 @@ def holm(p_values):
     return adjusted
 
 
-def effect_rows(variants, beta, model_se, robust_se, interval_se, df):
-    """One dict per level (baselines included with estimate 0), in factor order."""
+def tie_edge(fit):
+    """c, the upper edge of the tie category of a fit's scale (0 without ties)."""
+    return float(fit.thresholds[0]) if fit.scale.ties else 0.0
+
+
+def outcome_shares(eta, edge):
+    """(preferred, about the same, the other preferred) for a log-odds difference eta."""
+    win, loss = float(expit(eta - edge)), float(expit(-eta - edge))
+    return win, max(1.0 - win - loss, 0.0), loss
+
+
+def effect_rows(variants, beta, model_se, robust_se, interval_se, df, edge=0.0):
+    """One dict per level (baselines included with estimate 0), in factor order; `edge` is
+    `tie_edge(fit)`, which the win, tie and loss probabilities need."""
     q = quantile(df)
     rows, column = [], 0
+    even_win, even_tie, even_loss = outcome_shares(0.0, edge)
     for factor, names in zip(variants.factors, variants.levels):
         rows.append({"factor": factor, "level": names[0], "baseline": True, "estimate": 0.0,
                      "std_error": 0.0, "robust_std_error": 0.0, "ci_low": 0.0, "ci_high": 0.0,
-                     "p_value": None, "p_holm": None, "win_probability": 0.5,
-                     "win_low": 0.5, "win_high": 0.5})
+                     "p_value": None, "p_holm": None, "win_probability": even_win,
+                     "win_low": even_win, "win_high": even_win, "tie_probability": even_tie,
+                     "loss_probability": even_loss})
         for level in names[1:]:
             estimate, se = float(beta[column]), float(interval_se[column])
             low, high = estimate - q * se, estimate + q * se
+            win, tie, loss = outcome_shares(estimate, edge)
             rows.append({
                 "factor": factor, "level": level, "baseline": False, "estimate": estimate,
                 "std_error": float(model_se[column]),
                 "robust_std_error": None if robust_se is None else float(robust_se[column]),
                 "ci_low": low, "ci_high": high,
                 "p_value": float(p_value(estimate / se, df)) if se > 0 else 1.0,
-                "win_probability": float(expit(estimate)),
-                "win_low": float(expit(low)), "win_high": float(expit(high)),
+                "win_probability": win, "tie_probability": tie, "loss_probability": loss,
+                "win_low": outcome_shares(low, edge)[0], "win_high": outcome_shares(high, edge)[0],
             })
             column += 1
     tested = [row for row in rows if not row["baseline"]]
@@ -61,10 +83,11 @@ def effect_rows(variants, beta, model_se, robust_se, interval_se, df):
     return rows
 
 
-def best_combination(variants, beta, covariance, df):
-    """The level with the highest estimate in each factor, and its predicted win rate against
-    the all-baseline variant (position-neutral), with a delta-method interval on the log-odds
-    scale.  The maximum of estimates is optimistic (winner's curse); the report says so."""
+def best_combination(variants, beta, covariance, df, edge=0.0):
+    """The level with the highest estimate in each factor, and its predicted win, tie and loss
+    rates against the all-baseline variant (position-neutral), with a delta-method interval on
+    the log-odds scale.  The maximum of estimates is optimistic (winner's curse); the report
+    says so."""
     chosen, contrast, column = {}, np.zeros(len(beta)), 0
     for factor, names in zip(variants.factors, variants.levels):
         values = np.concatenate([[0.0], beta[column:column + len(names) - 1]])
@@ -78,9 +101,10 @@ def best_combination(variants, beta, covariance, df):
     q = quantile(df)
     matches = [variants.ids[v] for v in range(len(variants.ids))
                if variants.level_names(v) == chosen]
+    win, tie, loss = outcome_shares(estimate, edge)
     return {
         "levels": chosen, "log_odds": estimate, "std_error": se,
-        "win_rate": float(expit(estimate)), "win_low": float(expit(estimate - q * se)),
-        "win_high": float(expit(estimate + q * se)),
+        "win_rate": win, "win_low": outcome_shares(estimate - q * se, edge)[0],
+        "win_high": outcome_shares(estimate + q * se, edge)[0], "tie_rate": tie, "loss_rate": loss,
         "variant": matches[0] if matches else None,
     }

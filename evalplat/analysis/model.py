@@ -22,23 +22,41 @@ with ties and strength     R much, R, tie, L, L much              (-t2, -t1, t1,
 A left/right judgment without a strength on a strength scale is an interval of categories
 ("left better or much better"), so mixed data need no special casing.
 
+The thresholds are ordered by construction: the free parameters are u with t1 = exp(u1) and
+t2 = t1 + exp(u2), so 0 < t1 < t2 whatever u is.  Left free, t1 and t2 cross when a category is
+never used (raters who answer only "much better" or "about the same"): the crossed cut points
+still give every used category a positive probability, the fit "converges" to thresholds like
+(6.3, -5.8) and every effect collapses to the prior.  In u an unused middle category sends
+exp(u2) towards 0 (the boundary, where the model is the 3-category one) and an unused end
+category sends it towards infinity; a weak N(0, THRESHOLD_PRIOR_SD^2) prior on u stops both a
+few units out, where the effects are those of the scale without that category to three
+decimals.
+
 The log-likelihood is concave in (beta, gamma, t) because log(F(a) - F(b)) is concave for a
-log-concave F (Pratt 1981) and a, b are linear in the parameters; Newton's method with step
-halving therefore finds the maximum.  A weak Gaussian prior N(0, prior_sd^2) on beta and gamma
-(default sd 2.5 on the log-odds scale, as in Gelman et al. 2008's weakly informative priors)
-keeps estimates finite under separation or when a factor never varies within judged pairs; pass
-``prior_sd=None`` for the plain MLE.  Thresholds get a much weaker N(0, 10^2) so an unused
-category cannot push them to infinity.
+log-concave F (Pratt 1981) and a, b are linear in the parameters, but not necessarily in u, so
+Newton's method is damped (Levenberg-Marquardt: a ridge is added until the step is an ascent
+direction) and uses step halving.  A fit that stops at the step cap, or whose line search
+stalls, reports ``converged=False``.
+
+Without a `Penalty` the fit is the plain MLE.  A `Penalty` is a Gaussian prior N(0, sd^2) on
+each *centred* level effect (a level's effect minus its factor's mean level effect) and on the
+position bias: it keeps estimates finite under separation, or when a factor never varies within
+judged pairs, and unlike a prior on the treatment-coded contrasts it does not depend on which
+level is the baseline (the centred effects are the same whichever level comes first).  Whether
+one is needed is decided by `separation.find_separation`; `estimate.estimate_effects` applies it
+only then, unless asked otherwise.
 
 Rows with identical (pair, outcome) are collapsed into one weighted row before fitting, which
 makes a million judgments on a few dozen variants cost as much as a few thousand.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
 
-THRESHOLD_PRIOR_SD = 10.0
+THRESHOLD_PRIOR_SD = 5.0
+# The smallest gap the starting values give an observed-but-rare category (log scale floor).
+MIN_START_GAP = 0.05
 MAX_NEWTON_STEPS = 200
 
 
@@ -102,12 +120,27 @@ class Scale:
         much_share = weight[extreme].sum() / weight[graded].sum() if weight[graded].sum() > 0 else 0.3
         if self.ties and self.strength:
             t1 = half_logit(tie_share)
-            return np.array([t1, max(half_logit(1 - (1 - tie_share) * much_share), t1 + 0.1)])
-        if self.ties:
-            return np.array([half_logit(tie_share)])
-        if self.strength:
-            return np.array([half_logit(1 - much_share)])
-        return np.zeros(0)
+            t = [t1, max(half_logit(1 - (1 - tie_share) * much_share), t1 + MIN_START_GAP)]
+        elif self.ties:
+            t = [half_logit(tie_share)]
+        elif self.strength:
+            t = [half_logit(1 - much_share)]
+        else:
+            t = []
+        return self.free_parameters(np.array(t))
+
+    def free_parameters(self, t):
+        """u for ordered thresholds t (0 < t1 < t2): u1 = log t1, u2 = log(t2 - t1)."""
+        t = np.asarray(t, dtype=float)
+        gaps = np.diff(np.concatenate([[0.0], t]))
+        return np.log(np.maximum(gaps, MIN_START_GAP * 1e-3))
+
+    @staticmethod
+    def ordered_thresholds(u):
+        """t from u, and the Jacobian dt/du (lower triangular: t_j = sum_{i<=j} exp(u_i))."""
+        gaps = np.exp(u)
+        jacobian = np.tril(np.ones((len(u), len(u)))) * gaps[None, :]
+        return np.cumsum(gaps), jacobian
 
 
 def scale_for(winner, strength):
@@ -157,22 +190,47 @@ def collapse(left, right, lo, hi, weight, dummies, scale):
     )
 
 
+@dataclass(frozen=True)
+class Penalty:
+    """N(0, sd^2) on centred level effects and on the position bias (see the module docstring).
+
+    `factor_columns` holds, per factor, the (start, stop) of its treatment-coded columns; columns
+    in none of them (a covariate, an interaction, the position bias) get N(0, sd^2) themselves.
+    For a factor of L levels, with beta_0 = 0 for the baseline, sum_l (beta_l - mean beta)^2
+    = beta^T (I - 11^T / L) beta over its L - 1 columns: that is the block of the precision.
+    """
+    sd: float
+    factor_columns: tuple[tuple[int, int], ...]
+
+    def precision(self, n):
+        """Precision matrix over the first n parameters (effects, extra columns, position bias)."""
+        matrix = np.eye(n)
+        for start, stop in self.factor_columns:
+            size = stop - start
+            matrix[start:stop, start:stop] -= np.full((size, size), 1.0 / (size + 1))
+        return matrix / self.sd ** 2
+
+
 @dataclass
 class Fit:
     beta: np.ndarray          # treatment-coded effects
     gamma: float              # position (left) bias
-    thresholds: np.ndarray    # free threshold parameters t
-    information: np.ndarray   # observed information (negative Hessian incl. prior), (p+1+m)^2
+    threshold_parameters: np.ndarray  # u, the free parameters of the ordered thresholds
+    information: np.ndarray   # observed information in (beta, gamma, u) (negative Hessian incl. prior)
     loglik: float             # log-likelihood without the prior
     converged: bool
     iterations: int
     scale: Scale
-    prior_sd: float | None
-    notes: list = field(default_factory=list)
+    penalty: Penalty | None   # None: the plain maximum-likelihood estimate
 
     @property
     def params(self):
-        return np.concatenate([self.beta, [self.gamma], self.thresholds])
+        return np.concatenate([self.beta, [self.gamma], self.threshold_parameters])
+
+    @property
+    def thresholds(self):
+        """The ordered thresholds t (0 < t1 < t2), the cut points are A @ t."""
+        return Scale.ordered_thresholds(self.threshold_parameters)[0]
 
     def covariance(self):
         return np.linalg.inv(self.information)
@@ -193,7 +251,8 @@ def _cdf_pieces(z):
 
 def _ends(data, params, p):
     """a = c_hi - eta and b = c_(lo-1) - eta for each row, plus the threshold rows used."""
-    beta, gamma, t = params[:p], params[p], params[p + 1:]
+    beta, gamma = params[:p], params[p]
+    t, _ = Scale.ordered_thresholds(params[p + 1:])
     A = data.scale.threshold_matrix()
     cuts = np.concatenate([[-np.inf], A @ t if A.shape[1] else np.zeros(A.shape[0]), [np.inf]])
     eta = data.x @ beta + gamma
@@ -219,14 +278,22 @@ def row_loglik(data, params, p):
         return np.log(_interval_probability(a, b))
 
 
-def _prior_precision(p, m, prior_sd):
-    beta_precision = 0.0 if prior_sd is None else 1.0 / prior_sd ** 2
-    return np.concatenate([np.full(p + 1, beta_precision), np.full(m, 1.0 / THRESHOLD_PRIOR_SD ** 2)])
+def _prior_precision(p, m, penalty):
+    """The prior's precision over (beta, gamma, u): the penalty's block, then the thresholds'."""
+    precision = np.zeros((p + 1 + m, p + 1 + m))
+    if penalty is not None:
+        precision[:p + 1, :p + 1] = penalty.precision(p + 1)
+    precision[p + 1:, p + 1:] = np.eye(m) / THRESHOLD_PRIOR_SD ** 2
+    return precision
 
 
-def loglik_grad_hess(data, params, p, prior_sd, want_hessian=True, want_scores=False):
-    """Penalised log-likelihood, its gradient and Hessian (FastChat's bt_loss_and_grad shape).
+def loglik_grad_hess(data, params, p, penalty=None, want_hessian=True, want_scores=False):
+    """Penalised log-likelihood, its gradient and Hessian (FastChat's bt_loss_and_grad shape)
+    in (beta, gamma, u).
 
+    The pieces are computed in the thresholds t, where they are simple, and carried to u by the
+    chain rule: grad_u = J^T grad_t, H_uu = J^T H_tt J + sum_j grad_t_j d2t_j/du2 (J = dt/du,
+    and d2t_j/du_i2 = exp(u_i) for i <= j, the only non-zero second derivatives).
     With ``want_scores`` also returns the per-row score vectors (unweighted, without the prior)
     that the cluster-robust variance needs.
     """
@@ -240,11 +307,14 @@ def loglik_grad_hess(data, params, p, prior_sd, want_hessian=True, want_scores=F
     w = data.weight
     x1 = np.column_stack([data.x, np.ones(len(w))])          # columns of beta and gamma
     m = A_hi.shape[1]
-    precision = _prior_precision(p, m, prior_sd)
-    value = float(w @ np.log(prob)) - 0.5 * float(precision @ params ** 2)
+    precision = _prior_precision(p, m, penalty)
+    value = float(w @ np.log(prob)) - 0.5 * float(params @ precision @ params)
     d_eta = -(g_a + g_b)
+    _, jacobian = Scale.ordered_thresholds(params[p + 1:])
     d_t = g_a[:, None] * A_hi + g_b[:, None] * A_lo
-    grad = np.concatenate([x1.T @ (w * d_eta), d_t.T @ w]) - precision * params
+    grad_t = d_t.T @ w
+    d_u = d_t @ jacobian
+    grad = np.concatenate([x1.T @ (w * d_eta), d_u.T @ w]) - precision @ params
     hess = None
     if want_hessian:
         h_aa = df_a / prob - g_a ** 2
@@ -255,48 +325,74 @@ def loglik_grad_hess(data, params, p, prior_sd, want_hessian=True, want_scores=F
         hess[:p + 1, :p + 1] = (x1 * (w * h_eta)[:, None]).T @ x1
         if m:
             cross = -((h_aa + h_ab)[:, None] * A_hi + (h_ab + h_bb)[:, None] * A_lo)
-            hess[:p + 1, p + 1:] = (x1 * w[:, None]).T @ cross
+            hess[:p + 1, p + 1:] = (x1 * w[:, None]).T @ cross @ jacobian
             hess[p + 1:, :p + 1] = hess[:p + 1, p + 1:].T
             tt = ((A_hi * (w * h_aa)[:, None]).T @ A_hi + (A_lo * (w * h_bb)[:, None]).T @ A_lo
                   + (A_hi * (w * h_ab)[:, None]).T @ A_lo + (A_lo * (w * h_ab)[:, None]).T @ A_hi)
-            hess[p + 1:, p + 1:] = tt
-        hess -= np.diag(precision)
-    scores = np.column_stack([x1 * d_eta[:, None], d_t]) if want_scores else None
+            # t_j depends on u_i (i <= j) through exp(u_i), so d2t_j/du_i2 = exp(u_i).
+            curvature = np.exp(params[p + 1:]) * np.cumsum(grad_t[::-1])[::-1]
+            hess[p + 1:, p + 1:] = jacobian.T @ tt @ jacobian + np.diag(curvature)
+        hess -= precision
+    scores = np.column_stack([x1 * d_eta[:, None], d_u]) if want_scores else None
     return value, grad, hess, scores
 
 
-def fit_pairs(data, prior_sd=2.5, start=None, tol=1e-9):
-    """Maximise the (penalised) likelihood of PairData by Newton's method with step halving."""
+def _ascent_step(hess, grad):
+    """Newton's step, damped (Levenberg-Marquardt) until -hess + ridge is positive definite.
+
+    Away from the optimum the objective in u need not be concave; a plain Newton step there can
+    point downhill, and step halving alone would then stall."""
+    negative = -hess
+    ridge = 0.0
+    scale = max(float(np.max(np.abs(np.diag(negative)))), 1e-8)
+    while True:
+        try:
+            factor = np.linalg.cholesky(negative + ridge * np.eye(len(grad)))
+        except np.linalg.LinAlgError:
+            ridge = max(ridge * 10, 1e-8 * scale)
+            continue
+        return np.linalg.solve(factor.T, np.linalg.solve(factor, grad))
+
+
+def fit_pairs(data, penalty=None, start=None, tol=1e-9):
+    """Maximise the likelihood of PairData (penalised when `penalty` is given) by damped Newton
+    steps with step halving.
+
+    Converged means the Newton decrement grad^T step fell below ``tol`` (the objective is within
+    ``tol`` of a local maximum of its quadratic model); a fit stopped by MAX_NEWTON_STEPS or by a
+    line search that cannot improve the objective says ``converged=False``.
+    """
     p = data.x.shape[1]
     m = data.scale.threshold_matrix().shape[1]
     params = np.zeros(p + 1 + m) if start is None else np.array(start, dtype=float)
     if start is None and m:
         # Start thresholds from the marginal tie / strength shares of the rows.
         params[p + 1:] = data.scale.start_thresholds(data.lo, data.hi, data.weight)
-    value, grad, hess, _ = loglik_grad_hess(data, params, p, prior_sd)
+    value, grad, hess, _ = loglik_grad_hess(data, params, p, penalty)
     converged = False
+    iteration = 0
     for iteration in range(1, MAX_NEWTON_STEPS + 1):
-        try:
-            step = np.linalg.solve(hess, -grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hess, -grad, rcond=None)[0]
+        step = _ascent_step(hess, grad)
+        if float(grad @ step) < tol:
+            converged = True
+            break
         size = 1.0
         while size > 1e-10:
             candidate = params + size * step
-            new_value, new_grad, new_hess, _ = loglik_grad_hess(data, candidate, p, prior_sd)
+            new_value, new_grad, new_hess, _ = loglik_grad_hess(data, candidate, p, penalty)
             if new_value >= value - 1e-12 * abs(value):
                 break
             size /= 2
         else:
             break
         params, value, grad, hess = candidate, new_value, new_grad, new_hess
-        if np.max(np.abs(size * step)) < tol or np.max(np.abs(grad)) < tol:
-            converged = True
-            break
+    else:
+        # The last accepted step may have landed on the optimum: check it before saying no.
+        converged = float(grad @ _ascent_step(hess, grad)) < tol
     loglik = float(data.weight @ row_loglik(data, params, p))
     return Fit(
-        beta=params[:p], gamma=float(params[p]), thresholds=params[p + 1:], information=-hess,
-        loglik=loglik, converged=converged, iterations=iteration, scale=data.scale, prior_sd=prior_sd,
+        beta=params[:p], gamma=float(params[p]), threshold_parameters=params[p + 1:], information=-hess,
+        loglik=loglik, converged=converged, iterations=iteration, scale=data.scale, penalty=penalty,
     )
 
 

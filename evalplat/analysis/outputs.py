@@ -13,7 +13,8 @@ from .report import render_report
 from .tables import needs_neutralising, write_judgments, write_variants
 
 EFFECT_COLUMNS = ("factor", "level", "baseline", "estimate", "std_error", "robust_std_error", "ci_low",
-                  "ci_high", "p_value", "p_holm", "win_probability", "win_low", "win_high")
+                  "ci_high", "p_value", "p_holm", "win_probability", "win_low", "win_high", "tie_probability",
+                  "loss_probability")
 TEXT_COLUMNS = {"factor", "level", "criterion"}
 ONE_PER_LINE = 1000
 

@@ -9,11 +9,11 @@ import numpy as np
 from designs.aliasing import alias_report
 
 from . import agreement, diagnostics
-from .effects import best_combination, effect_rows, quantile
+from .effects import best_combination, effect_rows, quantile, tie_edge
 from .estimate import MIN_CLUSTERS, Settings, estimate_effects, prepare
 from .result import (Agreement, Aliasing, AnalysisResult, BestCombination, BothBad, CarelessSummary,
-                     DesignContext, Effect, ExcludedRater, Factor, GoldSummary, PositionBias, ScaleInfo,
-                     VariantLevels)
+                     DesignContext, Effect, ExcludedRater, Factor, GoldSummary, PenaltySummary, PositionBias,
+                     ScaleInfo, VariantLevels)
 from .robustness import robustness_table
 from .words import plural
 
@@ -90,6 +90,17 @@ def _distinct_outcomes(judgments):
     return judgments.subset(np.sort(np.unique(key, return_index=True)[1]))
 
 
+def penalty_summary(variants, estimate, settings):
+    separating = []
+    if estimate.separation.separated:
+        direction = estimate.separation.direction
+        separating = [f"{f}={level}" for (f, level), d in zip(variants.effect_labels(), direction) if d != 0]
+        if direction[-1] != 0:
+            separating.append("position bias")
+    return PenaltySummary(setting=settings.penalty, applied=estimate.fit.penalty is not None,
+                          reason=estimate.penalty_reason, sd=settings.prior_sd, separating=separating)
+
+
 def best_tested_variant(variants, beta):
     """The run with the highest estimated utility (the best combination may not be a run)."""
     return variants.ids[int(np.argmax(variants.dummies() @ beta))]
@@ -127,18 +138,19 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
     used = prepare(kept, settings)
     if len(used) == 0:
         raise ValueError("no judgments left to analyse after setting aside gold items and excluded raters")
-    estimate = estimate_effects(dummies, used, settings)
+    estimate = estimate_effects(dummies, used, settings, factor_columns=variants.factor_columns())
     df = estimate.df
     effects = [Effect(**row) for row in effect_rows(
         variants, estimate.beta, estimate.std_errors("model")[:-1], estimate.std_errors("robust")[:-1],
-        estimate.std_errors()[:-1], df)]
+        estimate.std_errors()[:-1], df, edge=tie_edge(estimate.fit))]
     scale = estimate.fit.scale
     keys, values = agreement.oriented_values(used, scale)
     units = agreement.item_codes(keys)
     sample = diagnostics.DiagnosticSample.of(used, estimate)
     notes = diagnostics.identifiability_notes(variants, dummies, _distinct_outcomes(used), estimate)
     if not estimate.fit.converged:
-        notes.append("The fit did not fully converge; treat the numbers with care.")
+        notes.append(f"The fit did not converge (it stopped after {estimate.fit.iterations} steps without reaching "
+                     f"the maximum), so these estimates are not the model's answer; do not rely on them.")
     return AnalysisResult(
         effects=effects,
         interval_method=estimate.interval_method,
@@ -153,10 +165,12 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
         variants=[VariantLevels(variant=v, levels=variants.level_names(i)) for i, v in enumerate(variants.ids)],
         scale=ScaleInfo(categories=scale.category_names, thresholds=[float(t) for t in estimate.fit.thresholds]),
         converged=bool(estimate.fit.converged),
-        prior_sd=settings.prior_sd,
+        prior_sd=settings.prior_sd if estimate.fit.penalty is not None else None,
+        penalty=penalty_summary(variants, estimate, settings),
         settings=settings,
         design=design or DesignContext(),
-        best_combination=BestCombination(**best_combination(variants, estimate.beta, estimate.covariance[:-1, :-1], df)),
+        best_combination=BestCombination(**best_combination(variants, estimate.beta, estimate.covariance[:-1, :-1], df,
+                                                          edge=tie_edge(estimate.fit))),
         careless=_careless_summary(estimate, used),
         gold=GoldSummary(items=gold["items"], accuracy=gold["accuracy"]),
         exclusion_rule=(f"raters with at least {settings.gold_min_items} gold items and gold accuracy below "
@@ -174,7 +188,8 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
         style=diagnostics.style_diagnostic(variants, dummies, sample, estimate, settings),
         best_tested_variant=best_tested_variant(variants, estimate.beta),
         interval_note=interval_note(estimate, settings),
-        interactions=diagnostics.interactions(variants, dummies, used, settings) if detail else None,
+        interactions=(diagnostics.interactions(variants, dummies, used, settings, estimate.std_errors()[:-1])
+                      if detail else None),
         by_category=diagnostics.category_effects(variants, dummies, used, sample, estimate, settings) if detail else None,
         robustness=robustness_table(dummies, used, estimate, effects, settings) if detail else None,
     )

@@ -10,6 +10,8 @@ on a narrow screen (``svg.plot { width: 100%; height: auto }``).
 import math
 from html import escape
 
+from .effects import outcome_shares
+
 ACCENT, MUTED, ZERO, INK, SOFT, GRID = "#1f5fa8", "#9aa7b4", "#888", "#222", "#555", "#e3e7ec"
 FONT = 12
 CHAR = 0.6 * FONT          # average glyph width, for laying out labels
@@ -73,8 +75,9 @@ def _axis(low, high, start, end):
     return lambda value: start + (value - low) / span * (end - start)
 
 
-def forest_plot(effects):
-    """Each non-baseline level's estimate and 95% interval, log-odds below and % preferred above."""
+def forest_plot(effects, tie_edge=0.0):
+    """Each non-baseline level's estimate and 95% interval, log-odds below and % preferred above
+    (on a tie scale the share of comparisons won, ties apart: effects.outcome_shares)."""
     rows = [row for row in effects if not row.baseline]
     labels = [f"{row.factor}: {row.level}" for row in rows]
     left = min(max((_text_width(label) for label in labels), default=0) + 16, 320)
@@ -87,10 +90,11 @@ def forest_plot(effects):
     for tick in ticks:
         svg.line(x(tick), top - 6, x(tick), bottom, GRID)
         svg.text(x(tick), bottom + 16, f"{tick:g}", "middle", 11, SOFT)
-        svg.text(x(tick), top - 10, f"{100 / (1 + math.exp(-tick)):.0f}%", "middle", 11, SOFT)
+        svg.text(x(tick), top - 10, f"{100 * outcome_shares(tick, tie_edge)[0]:.0f}%", "middle", 11, SOFT)
     svg.line(x(0), top - 6, x(0), bottom, ZERO, 1, "4 3")
     svg.text((left + width) / 2, bottom + 34, "effect vs. baseline level (log-odds of being preferred)", "middle", 11)
-    svg.text((left + width) / 2, 14, "preferred over baseline, all else equal", "middle", 11)
+    svg.text((left + width) / 2, 14, "preferred over baseline, all else equal" + (" (ties apart)" if tie_edge else ""),
+             "middle", 11)
     for i, (row, label) in enumerate(zip(rows, labels)):
         y = top + step * (i + 0.5)
         colour = ACCENT if row.significant else MUTED

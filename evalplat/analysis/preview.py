@@ -2,7 +2,7 @@
 
 Both render one `DesignPreview`, so the shell and the browser cannot disagree about a design.
 It lives in the analysis app, downstream of designs and experiments, because the judgments
-estimate runs the analysis model on simulations (`power.judgments_needed`, called here only).
+estimate runs the analysis model on simulations (`power.power_plan`, called here only).
 Nothing here touches the database.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from designs.schedule import plan_pairs, schedule_efficiency
 from designs.spec import Design, DesignError, Query, problem_at
 from designs.tables import variant_rows
 from evalplat.analysis.criteria import judgments_needed_per_criterion
-from evalplat.analysis.power import judgments_needed
+from evalplat.analysis.power import PowerPlan, power_plan
+from evalplat.analysis.simulate import SimulatedRaters
 
 # Judgments the efficiency figure is measured over: enough for every query and
 # variant to be used several times, small enough for plan to answer at once.
@@ -41,8 +42,10 @@ class DesignPreview:
     """Everything `plan` reports about a design, typed.
 
     `efficiency[i]` is the pair scheduler's information per judgment on factor i relative to
-    the mirror-pair bound, over `efficiency_sample` scheduled judgments; `judgments_needed`
-    is the estimate for a 95% interval of +/- `halfwidth` log-odds on every main effect.
+    the mirror-pair bound, over `efficiency_sample` scheduled judgments (with the pairs mixed in
+    for the design's interactions of interest; `efficiency_without_interactions` is what it
+    would be without them, the price of those pairs); `power` is the estimate
+    for a 95% interval of +/- `halfwidth` log-odds on every main effect, with what it assumed.
     """
 
     design: Design
@@ -53,9 +56,16 @@ class DesignPreview:
     n_answers: int
     efficiency: tuple[float, ...]
     efficiency_sample: int
+    efficiency_without_interactions: tuple[float, ...]   # the cost of [analysis] interactions: efficiency without them
     halfwidth: float
-    judgments_needed: int  # with criteria: items, the most any criterion needs
+    power: PowerPlan                           # with criteria: the first criterion's scale's
     judgments_per_criterion: tuple[tuple[str, str, int], ...] = ()  # (criterion, scale, judgments)
+
+    @property
+    def judgments_needed(self) -> int:
+        """Items raters do for the target, attention items included (with criteria: the most any
+        criterion needs, since every item asks every criterion)."""
+        return max([self.power.judgments] + [n for _, _, n in self.judgments_per_criterion])
 
     @property
     def factor_names(self) -> tuple[str, ...]:
@@ -106,22 +116,33 @@ def preview_design(design: Design, halfwidth: float = DEFAULT_HALFWIDTH) -> Desi
             settings=tuple((key, getattr(prompt.settings, key)) for f in design.factors for key in f.settings),
             messages=tuple((m["role"], m["content"]) for m in prompt.messages)))
     rating = design.rating
-    items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,
-                       seed=design.generation.seed, per_rater=rating.per_rater, overlap=rating.overlap,
-                       raters_per_item=rating.raters_per_item)
-    efficiency = schedule_efficiency(matrix.runs, design.levels_per_factor, items)
+
+    def efficiency_with(interactions):
+        items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), EFFICIENCY_SAMPLE,
+                           seed=design.generation.seed, per_rater=rating.per_rater, overlap=rating.overlap,
+                           raters_per_item=rating.raters_per_item, interactions=interactions)
+        found = schedule_efficiency(matrix.runs, design.levels_per_factor, items)
+        return tuple(float(found[i]) for i in range(len(names)))
+
+    interactions = design.analysis.interaction_indices(names)
+    efficiency = efficiency_with(interactions)
     return DesignPreview(
         design=design, matrix=matrix, variants=tuple(variants),
         aliasing=alias_report(matrix.runs, design.levels_per_factor, names), first_query=query,
         n_answers=matrix.n_runs * len(design.queries) * design.generation.samples,
-        efficiency=tuple(float(efficiency[i]) for i in range(len(names))), efficiency_sample=EFFICIENCY_SAMPLE,
+        efficiency=efficiency, efficiency_sample=EFFICIENCY_SAMPLE,
+        efficiency_without_interactions=efficiency_with(()) if interactions else efficiency,
         halfwidth=halfwidth, **_judgments_needed(design, halfwidth),
     )
 
 
 def _judgments_needed(design, halfwidth):
+    """The power plan (on the first criterion's scale when there are criteria) and, with criteria,
+    the judgments each criterion's scale needs."""
     seed = design.generation.seed
-    if not design.rating.criteria:
-        return {"judgments_needed": judgments_needed(design, target_halfwidth=halfwidth, seed=seed)}
-    per_criterion = judgments_needed_per_criterion(design, halfwidth, seed)
-    return {"judgments_needed": max(n for _, _, n in per_criterion), "judgments_per_criterion": per_criterion}
+    criteria = design.rating.criteria
+    raters = SimulatedRaters(scale=criteria[0].scale) if criteria else None
+    power = power_plan(design, target_halfwidth=halfwidth, seed=seed, raters=raters)
+    if not criteria:
+        return {"power": power}
+    return {"power": power, "judgments_per_criterion": judgments_needed_per_criterion(design, halfwidth, seed)}

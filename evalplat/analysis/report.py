@@ -4,13 +4,13 @@ Rendered with Django's template engine used standalone (`Engine`, no settings ne
 it auto-escapes every value: level names, query categories and rater labels are user input.
 All numbers are formatted here, so the template prints only strings and never localises.
 """
-import math
 from pathlib import Path
 
 from django.template import Context, Engine
 from django.utils.safestring import mark_safe
 
 from . import plots
+from .effects import outcome_shares
 from .result import CLICKER_FLAG
 from .words import plural
 
@@ -45,13 +45,22 @@ def pval(value):
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def comparison_text(result, level, baseline, win, low, high, tie, loss):
+    """How often raters prefer `level` over `baseline`; on a tie scale the ties and the losses
+    are said apart, since "preferred" would otherwise have to absorb the ties."""
+    if not result.scale.ties:
+        return f"raters prefer “{level}” over “{baseline}” {pct(win)} of the time ({pct(low)}–{pct(high)})"
+    return (f"raters prefer “{level}” in {pct(win)} of comparisons with “{baseline}” ({pct(low)}–{pct(high)}), "
+            f"“{baseline}” in {pct(loss)}, and call them about equal in {pct(tie)}")
+
+
 def summary_sentences(result):
     """The plain-language summary at the top of the report."""
     baselines = result.baseline_levels()
     sentences = []
     for row in result.tested_effects():
-        comparison = (f"raters prefer “{row.level}” over “{baselines[row.factor]}” "
-                      f"{pct(row.win_probability)} of the time ({pct(row.win_low)}–{pct(row.win_high)})")
+        comparison = comparison_text(result, row.level, baselines[row.factor], row.win_probability, row.win_low,
+                                     row.win_high, row.tie_probability, row.loss_probability)
         if row.significant:
             sentences.append(f"{row.factor}: all else equal, {comparison}.")
         else:
@@ -60,15 +69,31 @@ def summary_sentences(result):
     chosen = ", ".join(f"{factor} = {level}" for factor, level in best.levels.items())
     sentences.append(
         f"Best predicted combination: {chosen}. Predicted to beat the all-baseline variant "
-        f"{pct(best.win_rate)} of the time ({pct(best.win_low)}–{pct(best.win_high)}); picking the "
-        f"best of each factor flatters it a little, so confirm it with a direct comparison.")
-    sentences.append(f"Position: with equal answers, the left one is preferred "
-                     f"{pct(1 / (1 + math.exp(-result.position_bias.estimate)))} of the time.")
+        f"{pct(best.win_rate)} of the time ({pct(best.win_low)}–{pct(best.win_high)}){_tie_clause(result, best)}; "
+        f"picking the best of each factor flatters it a little, so confirm it with a direct comparison.")
+    left, tie, right = outcome_shares(result.position_bias.estimate, result.scale.tie_edge)
+    sentences.append(f"Position: with equal answers, the left one is preferred {pct(left)} of the time"
+                     + (f", the right one {pct(right)}, and they are called about equal {pct(tie)}."
+                        if result.scale.ties else "."))
     careless = result.careless
     if careless.fitted:
         sentences.append(f"About {careless.expected_careless_raters:.1f} of {plural(result.n_raters, 'rater')} "
                          f"look like random clickers; their judgments are down-weighted by the model, not deleted.")
     return sentences
+
+
+def _tie_clause(result, best):
+    return f", to lose {pct(best.loss_rate)} and to tie {pct(best.tie_rate)}" if result.scale.ties else ""
+
+
+def reading_note(result):
+    """What the percentages in the effects table are, true of this scale."""
+    note = ("A percentage is how often raters would prefer an answer with that level over one with the baseline "
+            "level, if nothing else differed.")
+    if result.scale.ties:
+        note += (" Raters could also call two answers about equal: those comparisons count neither as a win nor as "
+                 "a loss, so a level's wins, ties and losses add up to 100%.")
+    return note
 
 
 def _effect_table(result):
@@ -79,7 +104,8 @@ def _effect_table(result):
         "robust_se": (f"({se_text(row.robust_std_error)})" if reference_only and not row.baseline
                       else se_text(row.robust_std_error)),
         "ci": f"{num(row.ci_low, signed=True)} to {num(row.ci_high, signed=True)}",
-        "p": pval(row.p_value), "p_holm": pval(row.p_holm), "win": pct(row.win_probability),
+        "p": pval(row.p_value), "p_holm": pval(row.p_holm),
+        "win": pct(row.win_probability) + (f" ({pct(row.tie_probability)} tie)" if result.scale.ties else ""),
         "win_ci": f"{pct(row.win_low)}–{pct(row.win_high)}", "significant": row.significant,
     } for row in result.effects]
 
@@ -140,6 +166,7 @@ def _interaction_rows(interactions):
         "factors": " × ".join(row.factors), "estimable": row.estimable,
         "estimate": num(row.estimate, signed=True), "se": num(row.std_error),
         "ci": f"{num(row.ci_low, signed=True)} to {num(row.ci_high, signed=True)}" if row.estimable else "",
+        "reason": row.reason or "not estimable from the judged pairs",
     } for row in interactions.effects]}
 
 
@@ -175,7 +202,7 @@ def report_context(result):
         "effects": _effect_table(result),
         "interval_detail": result.interval_detail,
         "interval_note": result.interval_note,
-        "forest_svg": mark_safe(plots.forest_plot(result.effects)),
+        "forest_svg": mark_safe(plots.forest_plot(result.effects, result.scale.tie_edge)),
         "main_effects_svg": mark_safe(plots.main_effects_plot(result.effects, result.factors)),
         "heatmap_svg": mark_safe(heatmap) if heatmap else None,
         "categories": [{"name": c.category, "judgments": f"{c.judgments:,}", "queries": f"{c.queries:,}",
@@ -183,7 +210,9 @@ def report_context(result):
         "categories_sample": _sample_sentence(sum(c.fitted_judgments or 0 for c in by_category),
                                               sum(c.judgments for c in by_category)) if by_category else None,
         "rater_svg": mark_safe(raters_svg) if raters_svg else None,
+        "reading_note": reading_note(result),
         "best": {"levels": best.levels, "variant": best.variant, "win": pct(best.win_rate),
+                 "ties": _tie_clause(result, best),
                  "win_ci": f"{pct(best.win_low)}–{pct(best.win_high)}", "log_odds": num(best.log_odds, signed=True)},
         "position": {"estimate": num(result.position_bias.estimate, signed=True),
                      "ci": f"{num(result.position_bias.ci_low, signed=True)} to "
@@ -207,7 +236,7 @@ def report_context(result):
         "aliasing": result.aliasing,
         "variants": [{"id": v.variant, "levels": [v.levels[f.name] for f in result.factors]} for v in result.variants],
         "factor_names": [f.name for f in result.factors],
-        "prior_sd": result.prior_sd,
+        "penalty_note": result.penalty.statement() if result.penalty else "",
         "both_bad": result.both_bad,
         "scale": ", ".join(result.scale.categories),
     }

@@ -109,9 +109,11 @@ class Effect(JsonMixin):
     ci_high: float
     p_value: float | None
     p_holm: float | None
-    win_probability: float
+    win_probability: float             # share of comparisons with the baseline where this level is preferred
     win_low: float
     win_high: float
+    tie_probability: float             # ... called about the same (0 on a scale without ties)
+    loss_probability: float            # ... where the baseline is preferred
 
     @property
     def significant(self):
@@ -149,8 +151,18 @@ class VariantLevels(JsonMixin):
 
 @dataclass(frozen=True)
 class ScaleInfo(JsonMixin):
+    """The categories the judgments used (low to high) and the ordered thresholds t."""
     categories: list[str]
     thresholds: list[float]
+
+    @property
+    def ties(self):
+        return "tie" in self.categories
+
+    @property
+    def tie_edge(self):
+        """effects.tie_edge of the fit: t1 on a scale with ties, else 0."""
+        return self.thresholds[0] if self.ties else 0.0
 
 
 @dataclass(frozen=True)
@@ -173,6 +185,8 @@ class BestCombination(JsonMixin):
     win_rate: float
     win_low: float
     win_high: float
+    tie_rate: float
+    loss_rate: float
     variant: str | None
 
 
@@ -198,6 +212,34 @@ class ExcludedRater(JsonMixin):
     rater: str
     gold_items: int
     gold_accuracy: float
+
+
+@dataclass(frozen=True)
+class PenaltySummary(JsonMixin):
+    """Whether the effects are the plain MLE or penalised, and why (estimate.choose_penalty)."""
+    setting: str                 # "auto", "always" or "never"
+    applied: bool
+    reason: str | None           # "separated", "unidentified", "asked"; None when not applied
+    sd: float                    # the N(0, sd^2) on centred level effects, when applied
+    separating: list[str]        # FACTOR=LEVEL effects in the separating direction
+
+    def statement(self):
+        """The report's sentence on it, true of the fit beside it."""
+        prior = (f"a N(0, {self.sd:g}²) penalty on each level's effect relative to its factor's mean "
+                 f"level (and on the position bias), which does not depend on which level is the baseline")
+        if not self.applied:
+            return ("Effects are plain maximum-likelihood estimates: the judgments pin every effect down, so no "
+                    "prior or penalty is used" + (" (the penalty is switched off)." if self.setting == "never" else
+                                                   "."))
+        if self.reason == "asked":
+            return f"Effects are penalised as asked (penalty = \"always\"): {prior}."
+        if self.reason == "separated":
+            which = f" ({', '.join(self.separating)})" if self.separating else ""
+            return (f"The judgments separate{which}: no judgment goes against some effects, so their "
+                    f"maximum-likelihood estimates would be infinite. Every effect is therefore estimated with "
+                    f"{prior}; where the data are clear it barely matters.")
+        return (f"Some effects are not identified by the pairs judged, so every effect is estimated with {prior}; "
+                f"the unidentified ones come out as the penalty's 0.")
 
 
 @dataclass(frozen=True)
@@ -269,6 +311,8 @@ class InteractionRow(JsonMixin):
     std_error: float | None = optional()
     ci_low: float | None = optional()
     ci_high: float | None = optional()
+    information: float | None = optional()   # relative to a typical main effect's (diagnostics.py)
+    reason: str | None = optional()          # why it is not estimable
 
 
 @dataclass(frozen=True)
@@ -322,7 +366,7 @@ class AnalysisResult(JsonMixin):
     variants: list[VariantLevels]
     scale: ScaleInfo
     converged: bool
-    prior_sd: float | None
+    prior_sd: float | None             # the penalty's sd when one was applied; None for the plain MLE
     settings: Settings
     design: DesignContext
     best_combination: BestCombination
@@ -342,6 +386,7 @@ class AnalysisResult(JsonMixin):
     by_category: list[CategoryEffects] | None = optional()
     robustness: list[RobustnessRow] | None = optional()
     simulation: dict | None = optional()    # `manage.py simulate`: the truth and the simulated raters
+    penalty: PenaltySummary | None = optional()   # absent in results stored before it existed
 
     def tested_effects(self):
         return [row for row in self.effects if not row.baseline]

@@ -38,7 +38,7 @@ def refit_without(rows, weight, estimate, removed, settings):
     Removing judgments from collapsed rows only lowers their rows' weights, so a refit costs
     the removed judgments and a Newton fit of the rows, not a pass over all judgments."""
     lowered = rows.weight - np.bincount(rows.inverse[removed], weights=weight[removed], minlength=len(rows.weight))
-    return fit_pairs(replace(rows, weight=np.maximum(lowered, 0.0)), prior_sd=settings.prior_sd,
+    return fit_pairs(replace(rows, weight=np.maximum(lowered, 0.0)), penalty=estimate.fit.penalty,
                      start=estimate.fit.params).beta
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from evalplat.rating.models import Judgment
 
 from .criteria import CriteriaAnalysis, analyse
-from .data import experiment_data
+from .data import design_analysis, experiment_data
 from .estimate import Settings
 from .models import AnalysisSnapshot
 from .result import AnalysisResult
@@ -28,7 +28,7 @@ from .threads import analysis_threads
 
 # Bump when AnalysisResult's JSON changes in a way `from_json` cannot read: stored results
 # of the old form are then simply not found, and refitted.
-RESULT_FORMAT = 1
+RESULT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,15 @@ def _stored(snapshot, count, last):
         return None       # written by an older form of the result: refit
 
 
-def analysis_for(experiment, settings=Settings()):
+def analysis_for(experiment, settings=None):
     """The analysis of `experiment`'s judgments so far, as an `AnalysisResult` (a `CriteriaAnalysis`
     for a design with criteria), or `NoAnalysis`.
 
     Parameters
     ----------
     experiment : evalplat.experiments.models.Experiment
-    settings : estimate.Settings
+    settings : estimate.Settings, optional
+        Default: what the design's [analysis] table asks for.
 
     Returns
     -------
@@ -78,6 +79,7 @@ def analysis_for(experiment, settings=Settings()):
     count, last = judgment_state(experiment)
     if count == 0:
         return NoAnalysis(f"experiment {experiment.slug!r} has no judgments yet")
+    settings = settings or Settings.for_design(design_analysis(experiment))
     key = settings_hash(settings)
     stored = _stored(AnalysisSnapshot.objects.filter(experiment=experiment, settings_hash=key).first(), count, last)
     if stored is not None:

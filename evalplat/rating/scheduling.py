@@ -64,6 +64,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from designs.schedule import PairScheduler, ScheduledItem, is_gold_slot, wants_replica
+from designs.spec import analysis_from_text
 from evalplat.generation.models import Answer
 from evalplat.rating.models import Assignment, RatingQueue, Rater, cell_key, new_token
 
@@ -289,6 +290,7 @@ class Layout:
 
     runs: np.ndarray
     levels: list
+    factor_names: list
     variant_ids: list
     query_ids: list
     answers: dict  # (variant index, query index) -> [answer id, ...]
@@ -312,8 +314,8 @@ class Layout:
             cell = (variant_index[variant_id], query_index[query_id])
             answers.setdefault(cell, []).append(pk)
             answer_cell[pk] = cell
-        return cls(runs, [len(f.levels.all()) for f in factors], [v.pk for v in variants], query_ids,
-                   answers, answer_cell)
+        return cls(runs, [len(f.levels.all()) for f in factors], [f.name for f in factors], [v.pk for v in variants],
+                   query_ids, answers, answer_cell)
 
     def available(self):
         table = np.zeros((len(self.variant_ids), len(self.query_ids)), dtype=bool)
@@ -364,6 +366,7 @@ class Planner:
         scheduler = PairScheduler(
             layout.runs, layout.levels, n_queries, seed=[self.experiment.pk, n_items],
             query_cap=self._query_cap(), available=layout.available() if layout.answers else None,
+            interactions=analysis_from_text(self.experiment.design_text).interaction_indices(layout.factor_names),
         )
         if rows:
             queries, left, right, counts = np.array(rows).T

@@ -45,3 +45,16 @@ def test_export_best_picks_a_hedged_variant(tmp_path, judged):
     call_command(Export(), judged.slug, out=str(tmp_path))
     variant = json.loads((tmp_path / "distill.jsonl").read_text().splitlines()[0])["variant"]
     assert judged.variants.get(code=variant).level_names()["hedge"] == "hedged"
+
+
+def test_the_designs_analysis_table_sets_the_penalty_for_analyze_and_the_console(tmp_path, judged):
+    from evalplat.analysis.snapshots import analysis_for
+
+    type(judged).objects.filter(pk=judged.pk).update(
+        design_text=judged.design_text + '\n[analysis]\npenalty = "always"\nprior_sd = 0.5\n')
+    judged.refresh_from_db()
+    assert analysis_for(judged).penalty.reason == "asked" and analysis_for(judged).prior_sd == 0.5
+    call_command(Analyze(), judged.slug, out=str(tmp_path))
+    assert json.loads((tmp_path / "effects.json").read_text())["penalty"]["sd"] == 0.5
+    call_command(Analyze(), judged.slug, "--penalty", "auto", out=str(tmp_path / "auto"))
+    assert json.loads((tmp_path / "auto" / "effects.json").read_text())["penalty"]["applied"] is False

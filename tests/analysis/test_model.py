@@ -4,11 +4,15 @@ import pytest
 import statsmodels.api as sm
 
 from evalplat.analysis.estimate import Settings, estimate_effects
-from evalplat.analysis.model import Scale, collapse, fit_pairs, loglik_grad_hess, pair_data
+from evalplat.analysis.model import Penalty, Scale, collapse, fit_pairs, loglik_grad_hess, pair_data
 from evalplat.analysis.simulate import SimulatedRaters, simulate_judgments
 from evalplat.analysis.tables import VariantTable, judgments_from_arrays
 
 from .helpers import golden, random_pairs, two_level_table
+
+
+# Columns 0-1 as one three-level factor, so the centred penalty's off-diagonal terms are checked.
+PENALTY = Penalty(sd=2.5, factor_columns=((0, 2), (2, 3), (3, 4)))
 
 
 def one_factor_table(levels):
@@ -33,7 +37,7 @@ def test_two_variants_give_log_of_wins_over_losses():
     left, right, winner = expand([(1, 0, counts["new_left_wins"], counts["new_left_loses"]),
                                   (0, 1, counts["new_right_loses"], counts["new_right_wins"])])
     table = one_factor_table(case["levels"])
-    fit = fit_pairs(pair_data(table.dummies(), left, right, winner, np.zeros(len(left))), prior_sd=None)
+    fit = fit_pairs(pair_data(table.dummies(), left, right, winner, np.zeros(len(left))))
     wins = counts["new_left_wins"] + counts["new_right_wins"]
     losses = counts["new_left_loses"] + counts["new_right_loses"]
     assert np.isclose(fit.beta[0], np.log(wins / losses))
@@ -48,7 +52,7 @@ def test_agresti_baseball_with_home_advantage_matches_published_estimates():
     left, right, winner = expand([(index[g["home"]], index[g["away"]], g["home_wins"], g["away_wins"])
                                   for g in case["games"]])
     table = one_factor_table(teams)
-    fit = fit_pairs(pair_data(table.dummies(), left, right, winner, np.zeros(len(left))), prior_sd=None)
+    fit = fit_pairs(pair_data(table.dummies(), left, right, winner, np.zeros(len(left))))
     tolerance = 0.5 * 10 ** -case["decimals"]
     assert np.allclose(fit.beta, [case["estimates"][t] for t in teams[1:]], atol=tolerance)
     assert np.allclose(fit.std_errors()[:-1], [case["std_errors"][t] for t in teams[1:]], atol=tolerance)
@@ -63,7 +67,7 @@ def test_binary_fit_matches_statsmodels_logit():
     _, _, left, right = random_pairs(8, 1, 3000, 3000, rng)
     eta = (dummies[left] - dummies[right]) @ [0.5, -0.3, 0.2, 0.0] + 0.2
     winner = np.where(rng.random(3000) < 1 / (1 + np.exp(-eta)), 1, -1)
-    fit = fit_pairs(pair_data(dummies, left, right, winner, np.zeros(3000)), prior_sd=None)
+    fit = fit_pairs(pair_data(dummies, left, right, winner, np.zeros(3000)))
     reference = sm.Logit((winner > 0).astype(float),
                          np.column_stack([dummies[left] - dummies[right], np.ones(3000)])).fit(disp=0)
     assert np.allclose(fit.params, reference.params, atol=1e-8)
@@ -89,13 +93,13 @@ def test_gradient_and_hessian_match_finite_differences(ties, strength):
     data = pair_data(dummies, left, right, winner, grade, scale=Scale(ties=ties, strength=strength))
     p, m = 4, data.scale.threshold_matrix().shape[1]
     params = np.concatenate([rng.normal(0, 0.3, p + 1), np.sort(rng.uniform(0.3, 1.5, m))])
-    value, grad, hess, _ = loglik_grad_hess(data, params, p, prior_sd=2.5)
+    value, grad, hess, _ = loglik_grad_hess(data, params, p, penalty=PENALTY)
     step = 1e-6
     for j in range(len(params)):
         shift = np.zeros(len(params))
         shift[j] = step
-        up = loglik_grad_hess(data, params + shift, p, prior_sd=2.5)
-        down = loglik_grad_hess(data, params - shift, p, prior_sd=2.5)
+        up = loglik_grad_hess(data, params + shift, p, penalty=PENALTY)
+        down = loglik_grad_hess(data, params - shift, p, penalty=PENALTY)
         assert np.isclose(grad[j], (up[0] - down[0]) / (2 * step), rtol=1e-5, atol=1e-5)
         assert np.allclose(hess[:, j], (up[1] - down[1]) / (2 * step), rtol=1e-4, atol=1e-4)
 

@@ -36,7 +36,7 @@ def test_separation_is_explained_and_the_estimate_stays_finite():
     result = run_analysis(table, replace(judgments, winner=winner.astype(np.int8),
                                          strength=np.where(differs, 2, judgments.strength).astype(np.int8)),
                           detail=False)
-    assert any("won every decided judgment" in note and "separation" in note for note in result.notes)
+    assert any("part of a separation" in note and "held finite by the penalty" in note for note in result.notes)
     row = next(r for r in result.effects if r.level == "uncertainty-alt")
     assert 2 < row.estimate < 20 and np.isfinite(row.ci_high)
 

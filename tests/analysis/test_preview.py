@@ -33,7 +33,7 @@ def test_it_holds_what_plan_reports(honesty):
 
 def test_it_is_frozen(honesty):
     with pytest.raises(dataclasses.FrozenInstanceError):
-        honesty.judgments_needed = 1
+        honesty.power = None
 
 
 def test_plan_prints_the_previews_figures(honesty):

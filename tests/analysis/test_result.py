@@ -18,6 +18,8 @@ CONTRACT_KEYS = {
 }
 EFFECT_KEYS = {"factor", "level", "baseline", "estimate", "std_error", "robust_std_error", "ci_low", "ci_high",
                "p_value", "p_holm", "win_probability", "win_low", "win_high"}
+# Added since (issue 11): the ties and losses that win_probability no longer absorbs.
+EFFECT_KEYS_ADDED = {"tie_probability", "loss_probability"}
 
 
 def analysed():
@@ -30,7 +32,7 @@ def analysed():
 def test_effects_json_keeps_every_contract_key():
     data = json.loads(effects_json(analysed()))
     assert CONTRACT_KEYS <= set(data)
-    assert all(set(row) == EFFECT_KEYS for row in data["effects"])
+    assert all(set(row) == EFFECT_KEYS | EFFECT_KEYS_ADDED for row in data["effects"])
     assert set(data["position_bias"]) == {"estimate", "std_error", "robust_std_error", "ci_low", "ci_high"}
     assert data["variants"][0] == {"variant": "v1", "uncertainty": "uncertainty-base", "tone": "tone-base",
                                    "length": "length-base", "format": "format-base"}

@@ -9,11 +9,9 @@ from django.core.management import CommandError, call_command
 
 from designs.matrix import design_matrix
 from designs.spec import load_design
-from evalplat.analysis.estimate import Settings, estimate_effects
 from evalplat.analysis.management.commands.simulate import Command as Simulate
-from evalplat.analysis.power import CALIBRATION_EFFECT, judgments_needed, pilot_items
+from evalplat.analysis.power import CALIBRATION_EFFECT, judgments_needed
 from evalplat.analysis.simulate import SimulatedRaters, simulate_judgments
-from evalplat.analysis.tables import treatment_dummies
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "designs" / "examples" / "honesty-tone.toml"
 
@@ -52,24 +50,51 @@ def test_judgments_needed_is_quick_and_scales_with_the_target():
     wide = judgments_needed(design, target_halfwidth=0.3, seed=0)
     elapsed = time.perf_counter() - started
     narrow = judgments_needed(design, target_halfwidth=0.15, seed=0)
-    assert elapsed < 5
-    assert 3.2 < narrow / wide < 4.8             # a half as wide interval needs about four times as many
+    assert elapsed < 10          # under load: about 3 s on an idle core (32 simulated studies)
+    # A half as wide interval needs about four times as many; the simulation check (whose own
+    # Monte-Carlo error is added to the target) and the degrees of freedom move it a little.
+    assert 3.2 < narrow / wide < 5.6
 
 
 @pytest.mark.slow
-def test_judgments_needed_delivers_the_target_half_width():
-    design = load_design(EXAMPLE)
-    needed = judgments_needed(design, target_halfwidth=0.25, seed=0)
-    runs = design_matrix(design.levels_per_factor, design.array, design.foldover).runs
-    dummies = treatment_dummies(runs, design.levels_per_factor)
-    rater, query, left, right = pilot_items(design, runs, seed=5, n_judgments=needed)
-    rng = np.random.default_rng(5)
-    widths = []
-    for _ in range(10):
-        judgments, _ = simulate_judgments(dummies, CALIBRATION_EFFECT * (-1.0) ** np.arange(dummies.shape[1]),
-                                          rater, query, left, right, SimulatedRaters(scale=design.rating.scale), rng,
+@pytest.mark.parametrize("name", ["honesty-tone", "science-feedback"])
+def test_at_plans_number_the_mean_widest_reported_half_width_is_on_target(name):
+    """Issue 11, finding 3: plan promised +/-0.25 and analyze delivered +/-0.26-0.28.
+
+    The studies are laid out as the rating app would (per_rater items of which gold_rate are
+    attention items, overlap repeats), on schedules plan never saw, and analysed by run_analysis."""
+    from evalplat.analysis.pipeline import run_analysis
+    from evalplat.analysis.management.commands.simulate import design_variants
+    from evalplat.analysis.power import effect_items_per_rater, power_plan
+
+    design = load_design(EXAMPLE.parent / f"{name}.toml")
+    plan = power_plan(design, target_halfwidth=0.25, seed=0)
+    assert plan.judgments == plan.effect_judgments + plan.attention_items
+    assert plan.raters == -(-plan.effect_judgments // effect_items_per_rater(design.rating))
+    matrix, variants = design_variants(design)
+    from designs.schedule import plan_pairs
+
+    widest = []
+    for replicate in range(16):
+        items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), plan.effect_judgments,
+                           seed=100 + replicate, per_rater=effect_items_per_rater(design.rating),
+                           overlap=design.rating.overlap)
+        rater, query, left, right = np.array([(i.rater, i.query, i.left, i.right) for i in items]).T
+        truth = CALIBRATION_EFFECT * (-1.0) ** np.arange(variants.dummies().shape[1])
+        judgments, _ = simulate_judgments(variants.dummies(), truth, rater, query, left, right,
+                                          SimulatedRaters(scale=design.rating.scale), np.random.default_rng(replicate),
                                           n_queries=len(design.queries))
-        widths.append(1.96 * estimate_effects(dummies, judgments, Settings()).std_errors()[:-1])
-    # The expected half-width of the least precise effect is on target (any one data set's
-    # widest interval is noisier than that).
-    assert 0.21 < np.max(np.mean(widths, axis=0)) < 0.29
+        result = run_analysis(variants, judgments, detail=False)
+        widest.append(max((row.ci_high - row.ci_low) / 2 for row in result.tested_effects()))
+    assert np.mean(widest) <= 0.25, (plan, np.mean(widest))
+
+
+def test_plan_says_what_it_assumed():
+    import io
+
+    out = io.StringIO()
+    call_command("plan", str(EXAMPLE), stdout=out)
+    text = out.getvalue().split("Judgments needed")[1]
+    for said in ("raters doing 40 items each", "attention items", "Student's t on", "degrees of freedom",
+                 "random clickers", "simulated studies", "target +/-0.25"):
+        assert said in text, said

@@ -151,7 +151,7 @@ EXPECTED = {
         "unknown-target.toml:18: factors[2].target: unknown target 'generation.temp' (a factor can set: generation.model, generation.adapter, generation.max_tokens, generation.temperature, generation.top_p, generation.top_k, generation.min_p, generation.presence_penalty, generation.frequency_penalty, generation.repetition_penalty)",
     ],
     "unknown-top-level-key.toml": [
-        'unknown-top-level-key.toml:2: foldovr: unknown field (expected one of: array, factors, foldover, generation, name, prompt, queries, question, rating, title)',
+        'unknown-top-level-key.toml:2: foldovr: unknown field (expected one of: analysis, array, factors, foldover, generation, name, prompt, queries, question, rating, title)',
     ],
     "unused-text-factor.toml": [
         "unused-text-factor.toml:16: factors.b: text factor 'b' is not used by any {placeholder} in [prompt]",

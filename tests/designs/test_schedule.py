@@ -2,6 +2,7 @@
 import itertools
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,3 +180,31 @@ def test_a_two_level_factor_among_three_level_ones_is_not_starved():
     # Plain D-optimality left the two-level factor at about 0.42 here; random pairs give about 0.53.
     assert efficiency[2] >= 0.6
     assert min(efficiency.values()) >= 0.6
+
+
+def test_interactions_of_interest_get_pairs_that_inform_them_at_a_stated_cost():
+    """Issue 11, finding 6: mirror pairs say nothing about two-factor interactions."""
+    from designs.matrix import design_matrix
+    from designs.schedule import interaction_coding, plan_pairs, schedule_efficiency, treatment_coding
+    from designs.spec import load_design
+
+    design = load_design(Path(__file__).resolve().parents[2] / "designs" / "examples" / "honesty-tone.toml")
+    runs = design_matrix(design.levels_per_factor, design.array, design.foldover).runs
+    names = [f.name for f in design.factors]
+    wanted = ((names.index("tone"), names.index("length")),)
+
+    def interaction_information(items):
+        x = np.hstack([treatment_coding(runs, design.levels_per_factor)[0],
+                       interaction_coding(runs, design.levels_per_factor, wanted)])
+        rows = np.array([np.concatenate([[1.0], x[i.left] - x[i.right]]) for i in items])
+        information = rows.T @ rows
+        inner, others = information[-1, -1], information[-1, :-1]
+        return (inner - others @ np.linalg.pinv(information[:-1, :-1]) @ others) / len(items)
+
+    plain = plan_pairs(runs, design.levels_per_factor, len(design.queries), 400, seed=0, per_rater=40)
+    mixed = plan_pairs(runs, design.levels_per_factor, len(design.queries), 400, seed=0, per_rater=40,
+                       interactions=wanted)
+    assert interaction_information(plain) < 0.02 < 0.1 < interaction_information(mixed)
+    cost = schedule_efficiency(runs, design.levels_per_factor, mixed)
+    assert 0.5 < min(cost.values()) < 0.8                           # the price, which plan prints
+    assert min(schedule_efficiency(runs, design.levels_per_factor, plain).values()) > 0.97

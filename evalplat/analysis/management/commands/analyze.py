@@ -1,6 +1,7 @@
 """manage.py analyze: offline (--variants/--judgments CSVs) or for an experiment in the database."""
 from django.core.management.base import BaseCommand, CommandError
 
+from designs.spec import PENALTIES, PRIOR_SD_RANGE, AnalysisSettings
 from evalplat.analysis.criteria import analyse
 from evalplat.analysis.criteria_outputs import write_outputs
 from evalplat.analysis.estimate import Settings
@@ -14,10 +15,23 @@ def add_settings_arguments(parser):
     parser.add_argument("--no-careless", action="store_true", help="do not fit the random-clicker mixture")
     parser.add_argument("--interval", choices=["auto", "robust", "model"], default="auto",
                         help="standard errors the intervals use (default: robust when there are enough clusters)")
+    parser.add_argument("--penalty", choices=PENALTIES, default=None,
+                        help="auto: maximum likelihood, penalised only where the judgments separate; always; never "
+                             "(default: the design's [analysis] penalty, else auto)")
+    parser.add_argument("--prior-sd", type=float, default=None,
+                        help="SD of the penalty's N(0, sd^2) on centred level effects, in log-odds "
+                             "(default: the design's [analysis] prior_sd, else 2.5)")
 
 
-def settings_from(options):
-    return Settings(both_bad=options["both_bad"], careless=not options["no_careless"], interval=options["interval"])
+def settings_from(options, analysis=AnalysisSettings()):
+    """Settings from the command line; what it leaves out comes from the design's [analysis]."""
+    prior_sd = analysis.prior_sd if options["prior_sd"] is None else options["prior_sd"]
+    low, high = PRIOR_SD_RANGE
+    if not low <= prior_sd <= high:
+        raise CommandError(f"--prior-sd must be between {low:g} and {high:g} (log-odds)")
+    return Settings.for_design(analysis, both_bad=options["both_bad"], careless=not options["no_careless"],
+                               interval=options["interval"], penalty=options["penalty"] or analysis.penalty,
+                               prior_sd=prior_sd)
 
 
 class Command(BaseCommand):
@@ -42,9 +56,9 @@ class Command(BaseCommand):
                 judgments = read_judgments(options["judgments"], variants)
             except TableError as exc:
                 raise CommandError(str(exc)) from None
-            design, criteria = None, ()
+            design, analysis, criteria = None, AnalysisSettings(), ()
         elif options["experiment"]:
-            from evalplat.analysis.data import experiment_data
+            from evalplat.analysis.data import design_analysis, experiment_data
             from evalplat.experiments.models import Experiment
             try:
                 experiment = Experiment.objects.get(slug=options["experiment"])
@@ -54,12 +68,14 @@ class Command(BaseCommand):
             if data.judgments is None:
                 raise CommandError(f"experiment {experiment.slug!r} has no judgments yet")
             variants, judgments, design = data.variants, data.judgments, data.design
+            analysis = design_analysis(experiment)
             criteria = experiment.rating_settings.criteria
         else:
             raise CommandError("give an EXPERIMENT slug, or --variants V.csv and --judgments J.csv")
         try:
             with analysis_threads():
-                result = analyse(variants, judgments, settings_from(options), design=design, criteria=criteria)
+                result = analyse(variants, judgments, settings_from(options, analysis), design=design,
+                                 criteria=criteria)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         written = write_outputs(options["out"], variants, judgments, result, judgments_csv=options["judgments"])

@@ -88,8 +88,12 @@ class Command(BaseCommand):
             f" x {preview.samples} sample(s) = {preview.n_answers}")
         out(f"Pair schedule efficiency (information per judgment vs the mirror-pair bound, "
             f"over {preview.efficiency_sample} scheduled judgments):")
-        for name, efficiency in preview.factor_efficiency:
-            out(f"  {name:<16} {efficiency:.2f}")
+        interactions = preview.design.analysis.interactions
+        for (name, efficiency), without in zip(preview.factor_efficiency, preview.efficiency_without_interactions):
+            out(f"  {name:<16} {efficiency:.2f}" + (f"  ({without:.2f} without the interaction pairs)" if interactions else ""))
+        if interactions:
+            out(f"The schedule mixes in pairs that make {', '.join(f + ' x ' + g for f, g in interactions)} estimable "
+                f"([analysis] interactions); the figures in brackets are the main-effect precision that costs.")
         if preview.judgments_per_criterion:
             out(f"Judgments needed for a 95% interval of +/-{preview.halfwidth} log-odds on every main effect, "
                 f"per criterion:")
@@ -98,4 +102,6 @@ class Command(BaseCommand):
             out(f"Items needed (each asks every criterion): about {preview.judgments_needed}")
             return
         out(f"Judgments needed for a 95% interval of +/-{preview.halfwidth} log-odds on every main effect: "
-            f"about {preview.judgments_needed}")
+            f"about {preview.judgments_needed}, assuming")
+        for line in preview.power.assumptions():
+            out(f"  {line}")

@@ -79,7 +79,8 @@ class Command(BaseCommand):
         with analysis_threads():
             items = plan_pairs(matrix.runs, design.levels_per_factor, len(design.queries), options["judgments"],
                                seed=options["seed"], per_rater=rating.per_rater, overlap=rating.overlap,
-                               raters_per_item=rating.raters_per_item)
+                               raters_per_item=rating.raters_per_item,
+                               interactions=design.analysis.interaction_indices(f.name for f in design.factors))
         rater, query, left, right = np.array([(i.rater, i.query, i.left, i.right) for i in items]).T
         rng = np.random.default_rng(options["seed"])
         # One crowd answers every criterion: the same raters click at random on all of them.
@@ -100,8 +101,8 @@ class Command(BaseCommand):
         context = DesignContext(name=design.name, title=f"Simulation: {design.title}", question=design.question,
                                 array=matrix.array_name, foldover=matrix.foldover)
         with analysis_threads():
-            result = analyse(variants, judgments, settings_from(options), design=context, criteria=criteria,
-                             rng=np.random.default_rng(options["seed"]))
+            result = analyse(variants, judgments, settings_from(options, design.analysis), design=context,
+                             criteria=criteria, rng=np.random.default_rng(options["seed"]))
         labels = variants.effect_labels()
 
         def simulation(name):
