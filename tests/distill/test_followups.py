@@ -170,7 +170,7 @@ def test_the_console_queues_a_distillation_for_a_gpu_worker(client, judged_held_
     assert response.status_code == 302
     run = DistillationRun.objects.get()
     assert (run.variant, run.base, run.state, queued) == (run.variant, "tiny-llama", "queued", [run.pk])
-    assert run.variant_note.startswith("the recommended combination")
+    assert run.variant_note.startswith(f"{run.variant}, the recommended combination")  # the export's wording
 
 
 def test_an_outsider_cannot_distil_or_follow_up_someone_elses_experiment(client, judged_held_out, outsider):
