@@ -115,7 +115,9 @@ def run_with_rusage(command):
     """Fork and exec `command`, wait4 for it: wall, CPU (user + system) and peak RSS of that process."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, text=True)
+        # DEBUG=1: a command-line analysis in a development checkout, as `scripts/manage analyze` runs it.
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, text=True,
+                                   env={**os.environ, "DEBUG": os.environ.get("DEBUG", "1")})
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started

@@ -1,27 +1,41 @@
-"""Generation throughput: the platform (`manage.py generate`) against a direct `LLM.chat`, and the
-effect of vLLM's prefix cache when variants share a system prompt.
+"""Generation throughput through the production path: `manage.py generate --wait` with a real
+`manage.py worker` and Redis, against a direct `LLM.chat` on the same requests.
 
-    .venv-vllm/bin/python benchmarks/bench_generation.py [--queries 64] [--max-tokens 64] [--repeat 3] [--chunk-sizes 256,64]
+    .venv-vllm/bin/python benchmarks/bench_generation.py [--queries 64] [--max-tokens 64] [--repeat 3] [--chunk-sizes 256]
+        [--database-url postgres://...] [--prefix-cache]
 
-It builds the tiny random Llama (evalplat.generation.tinymodel) and a throwaway SQLite database,
-so it needs nothing but the vLLM venv (scripts/vllm-venv). `generate` runs with
-CELERY_TASK_ALWAYS_EAGER, so its chunks run in this process on the same engine as the direct
-calls: the ratio is the cost of everything the platform adds around the engine (planning, prompt
-composition, claims, leases, writing answers, counting), not of the Redis hop (milliseconds per
-chunk). Goal: platform / raw >= 0.95. The raw baseline is one LLM.chat over every request; the
-platform makes one call per chunk, and each chunk boundary costs a batch tail (the engine running
-below capacity while a chunk's last answers finish): hence one run per chunk size.
+It builds the tiny random Llama (evalplat.generation.tinymodel), starts a redis-server of its
+own on a free loopback port (so no other worker can take its chunks, and the system Redis is
+never touched) and a `manage.py worker` on it, and uses a throwaway SQLite database unless
+--database-url names a PostgreSQL one (which it migrates and fills; use a database of your own).
+A first `generate` loads the worker's engine and is not timed. Then, repeat times, interleaved
+(A B A B ...) so that drift in the machine's speed hits both alike:
+
+  A  direct: one LLM.chat over every request, in this process, on an engine of its own;
+  B  worker: `manage.py generate EXPERIMENT --wait` in a fresh process, timed from its launch to
+     its exit (the command's start-up, planning, Redis, the worker's chunks, writing answers,
+     the wait for the end), with the answers of the previous run deleted first.
+
+Each repeat prints both, the ratio direct / worker, and the ratio without the command's start-up
+(from the job's creation to the command's exit); then the median ratio over repeats and its
+spread (min-max). Goal: median ratio >= 0.9. --chunk-sizes 256,512 runs B once per size. --prefix-cache adds the effect of vLLM's prefix
+cache when variants share a system prompt.
 """
 import argparse
 import os
+import platform
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GOAL = 0.95
+PYTHON = sys.executable
+GOAL = 0.9
+START_SECONDS = 300  # the worker's first chunk loads the engine (a minute on a loaded 2-core machine)
 
 DESIGN = """
 name = "bench"
@@ -64,14 +78,30 @@ def design_text(model, queries, max_tokens):
     return text
 
 
-def setup_django(workdir):
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "evalplat.settings",
-        "DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite3",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-    })
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-key")  # DEBUG is off: the public key is refused
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_redis(workdir):
+    """A redis-server of this run's own on a free loopback port; returns (process, broker URL)."""
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(workdir)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("redis-server did not start")
+
+
+def setup_django(env):
+    os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import django
     from django.core.management import call_command
@@ -80,23 +110,34 @@ def setup_django(workdir):
     call_command("migrate", verbosity=0)
 
 
-def platform_run(experiment, chunk_size):
-    """answers, completion tokens and seconds for `manage.py generate` over every answer."""
-    from django.core.management import call_command
+def worker_path_run(env, experiment, log, timeout=None):
+    """Seconds for `manage.py generate --wait` (from launch, and from the job's creation), and the job.
+
+    The tiny random model now and then writes a NUL, which the platform stores as a failed answer
+    (PostgreSQL cannot hold it), so `generate` may exit 1: what counts is that the job finished.
+    """
+    from django.db import connection
 
     from evalplat.generation.models import Answer, GenerationJob
 
-    os.environ["GENERATION_CHUNK_SIZE"] = str(chunk_size)
-    Answer.objects.all().delete()
-    GenerationJob.objects.all().delete()
+    Answer.objects.filter(experiment=experiment).delete()
+    GenerationJob.objects.filter(experiment=experiment).delete()
+    connection.close()  # SQLite: no lock of this process's in the command's way
     started = time.perf_counter()
-    call_command("generate", experiment.slug, "--backend", "vllm", stdout=open(os.devnull, "w"))
+    launched = time.time()
+    subprocess.run([PYTHON, "manage.py", "generate", experiment.slug, "--backend", "vllm", "--wait"],
+                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, timeout=timeout)
     seconds = time.perf_counter() - started
-    done = Answer.objects.filter(status="done")
-    return done.count(), sum(done.values_list("completion_tokens", flat=True)), seconds
+    job = GenerationJob.objects.get(experiment=experiment)
+    if job.is_active or job.done + job.failed != job.total:
+        raise SystemExit(f"job #{job.pk} ended {job.state} with {job.done} done, {job.failed} failed of {job.total}")
+    other = job.answers.filter(status="failed").exclude(error__startswith="the model's output cannot be stored")
+    if other.exists():
+        raise SystemExit(f"job #{job.pk}: {other.count()} answers failed: {other.first().error}")
+    return seconds, seconds - (job.created_at.timestamp() - launched), job
 
 
-def raw_run(llm, requests):
+def direct_run(llm, requests):
     """The same requests straight into LLM.chat, one call, as a script without the platform would."""
     from evalplat.generation.backends.vllm import sampling_params
 
@@ -104,7 +145,7 @@ def raw_run(llm, requests):
     outputs = llm.chat([list(r.messages) for r in requests], sampling_params=[sampling_params(r) for r in requests],
                        use_tqdm=False)
     seconds = time.perf_counter() - started
-    return len(outputs), sum(len(o.outputs[0].token_ids) for o in outputs), seconds
+    return seconds, len(outputs), sum(len(o.outputs[0].token_ids) for o in outputs)
 
 
 def prefix_cache_effect(model, n_requests, repeat):
@@ -136,64 +177,106 @@ def prefix_cache_effect(model, n_requests, repeat):
 
 
 def machine():
-    import platform
-
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return (f"{platform.node()}: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the start")
+
+
+def wait_for_worker(env, experiment, log_path):
+    """The untimed first run, which loads the worker's engine."""
+    try:
+        with log_path.open("a") as log:
+            worker_path_run(env, experiment, log, timeout=START_SECONDS)
+    except subprocess.TimeoutExpired as exc:
+        raise SystemExit(f"the worker did not serve the first job ({exc}):\n{log_path.read_text()[-3000:]}") from None
+
+
+def spread(values):
+    return f"median {statistics.median(values):.3f}, min {min(values):.3f}, max {max(values):.3f}"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=64, help="queries (x 8 variants = answers)")
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each; the median is reported")
-    parser.add_argument("--chunk-sizes", default="256,64",
-                        help="GENERATION_CHUNK_SIZE values to run the platform with (256 is the default)")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved pairs of timed runs (at least 3)")
+    parser.add_argument("--chunk-sizes", default="256",
+                        help="GENERATION_CHUNK_SIZE values to run the worker path with, each every repeat (256: the default)")
+    parser.add_argument("--database-url", help="a PostgreSQL database of your own (default: a throwaway SQLite file)")
+    parser.add_argument("--prefix-cache", action="store_true", help="also measure vLLM's prefix cache")
     parser.add_argument("--prefix-requests", type=int, default=64)
     args = parser.parse_args()
+    if args.repeat < 3:
+        parser.error("--repeat: at least 3, so that the spread means something")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-generation-"))
-    setup_django(workdir)
+    redis, broker = start_redis(workdir)
+    env = {**os.environ,
+           "DJANGO_SETTINGS_MODULE": "evalplat.settings",
+           "DATABASE_URL": args.database_url or f"sqlite:///{workdir}/bench.sqlite3",
+           "CELERY_BROKER_URL": broker,
+           "CELERY_TASK_ALWAYS_EAGER": "0",
+           "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-only-key-0123456789abcdefghijklmnopqrstuvwxyz"),
+           "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
+    setup_django(env)
     import vllm
 
     from evalplat.experiments.importing import import_design_text
-    from evalplat.generation.backends import backend_for
+    from evalplat.experiments.models import Experiment
+    from evalplat.generation.backends.vllm import VllmBackend
     from evalplat.generation.models import Answer
     from evalplat.generation.tinymodel import build_tiny_model
 
     model = str(build_tiny_model(workdir / "tiny-llama"))
+    Experiment.objects.filter(slug="bench").delete()
     experiment = import_design_text(design_text(model, args.queries, args.max_tokens), "bench.toml")
-    backend = backend_for("vllm", {})
-    chunk_sizes = [int(size) for size in args.chunk_sizes.split(",")]
-    platform_run(experiment, chunk_sizes[0])  # loads the engine and warms it up; not timed
-    requests = [a.request() for a in Answer.objects.select_related("variant", "query").in_run_order()]
-
-    platform = {size: [] for size in chunk_sizes}
-    raw = []
-    for _ in range(args.repeat):  # interleaved, so drift in the machine's speed hits both alike
-        raw.append(raw_run(backend.llm, requests))
-        for size in chunk_sizes:
-            platform[size].append(platform_run(experiment, size))
-    raw_s = statistics.median(s for _, _, s in raw)
-    raw_tokens = raw[0][1]
-
-    print(f"machine: {machine()}; vllm {vllm.__version__} (CPU), tiny random Llama")
-    print(f"workload: {len(requests)} answers (8 variants x {args.queries} queries), max_tokens {args.max_tokens}, "
-          f"median of {args.repeat} runs")
-    print(f"raw (one LLM.chat):          {len(requests) / raw_s:7.1f} answers/s {raw_tokens / raw_s:8.0f} tokens/s "
-          f"({raw_s:.2f} s)")
-    for size, runs in platform.items():
-        answers, tokens, _ = runs[0]
-        seconds = statistics.median(s for _, _, s in runs)
-        ratio = raw_s / seconds
-        print(f"platform, chunks of {size:4d}:  {answers / seconds:7.1f} answers/s {tokens / seconds:8.0f} tokens/s "
-              f"({seconds:.2f} s)  platform/raw {ratio:.3f} (goal >= {GOAL}: {'met' if ratio >= GOAL else 'NOT met'})")
-
-    backend.close()
-    timings, prompt_tokens = prefix_cache_effect(model, args.prefix_requests, args.repeat)
-    print(f"prefix cache: {args.prefix_requests} requests sharing a {prompt_tokens}-token prompt, max_tokens 8: "
-          f"on {timings[True]:.2f} s, off {timings[False]:.2f} s, speed-up x{timings[False] / timings[True]:.2f}")
+    log_path = workdir / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [PYTHON, "manage.py", "worker", "--without-heartbeat", "--without-mingle", "--without-gossip",
+             "--loglevel=WARNING", "-n", "bench@%h"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    direct = VllmBackend()
+    try:
+        wait_for_worker(env, experiment, log_path)
+        requests = [a.request() for a in Answer.objects.filter(experiment=experiment)
+                    .select_related("variant", "query").in_run_order()]
+        direct.generate(requests[:64])  # loads and warms up the direct engine; not timed
+        print(f"machine: {machine()}; vllm {vllm.__version__}, tiny random Llama")
+        print(f"workload: {len(requests)} answers (8 variants x {args.queries} queries), max_tokens {args.max_tokens}; "
+              f"database {env['DATABASE_URL'].split(':')[0]}, Redis and `manage.py worker` of this run's own")
+        sizes = [int(size) for size in args.chunk_sizes.split(",")]
+        ratios = {size: ([], []) for size in sizes}  # with and without the command's start-up
+        with log_path.open("a") as log:
+            for repeat in range(1, args.repeat + 1):
+                direct_s, answers, tokens = direct_run(direct.llm, requests)
+                print(f"repeat {repeat}: direct {direct_s:6.2f} s ({answers / direct_s:6.1f} answers/s, "
+                      f"{tokens / direct_s:7.0f} tokens/s); load average {os.getloadavg()[0]:.1f}", flush=True)
+                for size in sizes:  # the planner reads the chunk size from the command's environment
+                    worker_s, after_start_up_s, job = worker_path_run(
+                        env | {"GENERATION_CHUNK_SIZE": str(size)}, experiment, log)
+                    ratios[size][0].append(direct_s / worker_s)
+                    ratios[size][1].append(direct_s / after_start_up_s)
+                    print(f"  worker path, chunks of {size:4d}: {worker_s:6.2f} s ({job.total / worker_s:6.1f} answers/s; "
+                          f"{job.failed} failed: output not storable)  ratio {ratios[size][0][-1]:.3f} "
+                          f"(without the command's start-up {ratios[size][1][-1]:.3f})", flush=True)
+        for size, (with_start_up, without) in ratios.items():
+            median = statistics.median(with_start_up)
+            print(f"chunks of {size}: direct / worker path over {args.repeat} repeats: {spread(with_start_up)} "
+                  f"(goal >= {GOAL}: {'met' if median >= GOAL else 'NOT met'}); "
+                  f"without the command's start-up: {spread(without)}")
+    finally:
+        direct.close()
+        if worker.poll() is None:
+            os.killpg(worker.pid, 15)  # warm shutdown: the worker is idle by now
+            worker.wait(timeout=60)
+        redis.terminate()
+        redis.wait(timeout=10)
+    if args.prefix_cache:
+        timings, prompt_tokens = prefix_cache_effect(model, args.prefix_requests, 3)
+        print(f"prefix cache: {args.prefix_requests} requests sharing a {prompt_tokens}-token prompt, max_tokens 8: "
+              f"on {timings[True]:.2f} s, off {timings[False]:.2f} s, speed-up x{timings[False] / timings[True]:.2f}")
 
 
 if __name__ == "__main__":

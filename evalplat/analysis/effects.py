@@ -15,6 +15,8 @@ wins (63% "preferred" where raters preferred it in 43% of judgments and called 3
 import numpy as np
 from scipy.special import expit, ndtr, ndtri, stdtr, stdtrit
 
+from .winners_curse import corrected_best
+
 
 # The distribution functions come from scipy.special, which scipy.stats's norm and t call too
 # (identical values): importing scipy.stats took most of a second of every analyze's start.
@@ -86,8 +88,10 @@ def effect_rows(variants, beta, model_se, robust_se, interval_se, df, edge=0.0):
 def best_combination(variants, beta, covariance, df, edge=0.0):
     """The level with the highest estimate in each factor, and its predicted win, tie and loss
     rates against the all-baseline variant (position-neutral), with a delta-method interval on
-    the log-odds scale.  The maximum of estimates is optimistic (winner's curse); the report
-    says so."""
+    the log-odds scale.  The maximum of estimates is optimistic (winner's curse): the same
+    combination's effect corrected for having been picked (winners_curse.corrected_best) is
+    given beside it."""
+
     chosen, contrast, column = {}, np.zeros(len(beta)), 0
     for factor, names in zip(variants.factors, variants.levels):
         values = np.concatenate([[0.0], beta[column:column + len(names) - 1]])
@@ -107,4 +111,10 @@ def best_combination(variants, beta, covariance, df, edge=0.0):
         "win_rate": win, "win_low": outcome_shares(estimate - q * se, edge)[0],
         "win_high": outcome_shares(estimate + q * se, edge)[0], "tie_rate": tie, "loss_rate": loss,
         "variant": matches[0] if matches else None,
+        **_corrected(corrected_best(beta, covariance, variants.n_levels), edge),
     }
+
+
+def _corrected(corrected, edge):
+    return {"corrected_log_odds": corrected.corrected, "selection_bias": corrected.bias,
+            "shrunken_log_odds": corrected.shrunken, "corrected_win_rate": outcome_shares(corrected.corrected, edge)[0]}

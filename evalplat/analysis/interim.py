@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 from .result import AnalysisResult
+from .words import plural
 
 MIN_DEGREES_OF_FREEDOM = 9
 
@@ -64,8 +65,9 @@ def interim_look(result: AnalysisResult, target_halfwidth: float) -> InterimLook
                            f"Not yet: the interval of {name} is not finite with {n:,} judgments; keep rating.")
     if degrees < MIN_DEGREES_OF_FREEDOM:
         return InterimLook(False, width, name, target_halfwidth, n, None,
-                           f"Too early to judge precision: {result.n_raters} raters and {result.n_queries} queries "
-                           f"so far; the rule needs at least {MIN_DEGREES_OF_FREEDOM + 1} of each. "
+                           f"Too early to judge precision: {plural(result.n_raters, 'rater')} and "
+                           f"{plural(result.n_queries, 'query', 'queries')} so far; the rule needs at least "
+                           f"{MIN_DEGREES_OF_FREEDOM + 1} of each. "
                            f"Widest interval now: {name} ±{width:.2f}.")
     if width <= target_halfwidth:
         return InterimLook(True, width, name, target_halfwidth, n, None,

@@ -4,8 +4,10 @@ In a distillation check, raters compare the student (no prompt) with the teacher
 model with the winning prompt) among other arms; the analysis estimates the student's effect
 d against the teacher in log-odds of being preferred. The student is *non-inferior* with margin
 m > 0 when the one-sided lower confidence bound of d exceeds -m: "not worse than the teacher by
-more than m", tested at level alpha (ICH E9; Wellek 2010, ch. 1). A margin of 0.2 log-odds means
-the student may lose at most 45% vs 55% (expit(-0.2) = 0.45) to the teacher.
+more than m", tested at level alpha (ICH E9; Wellek 2010, ch. 1). A margin of 0.2 log-odds means,
+on a scale without ties, that the student may lose at most 45% vs 55% (expit(-0.2) = 0.45) of the
+comparisons with the teacher; with ties the statement stays in log-odds, as the shares then also
+depend on how often raters call the two equal.
 
 The bound uses the analysis's own standard error (robust by query and rater where there are
 enough clusters) and Student's t on its degrees of freedom when it has them.
@@ -13,7 +15,6 @@ enough clusters) and Student's t on its degrees of freedom when it has them.
 from dataclasses import asdict, dataclass
 
 from scipy import stats
-from scipy.special import expit
 
 DEFAULT_MARGIN = 0.2
 DEFAULT_ALPHA = 0.05
@@ -32,7 +33,7 @@ class NonInferiority:
     def statement(self):
         bound = (f"one-sided {1 - self.alpha:.0%} lower bound {self.lower:+.2f}, estimate {self.estimate:+.2f} "
                  f"(SE {self.std_error:.2f})")
-        margin = f"{-self.margin:+.2f} log-odds, a {expit(-self.margin):.0%} win rate against the teacher"
+        margin = f"{-self.margin:+.2f} against the teacher"
         if self.non_inferior:
             return (f"The student is non-inferior to the teacher with margin {self.margin:g}: its log-odds of being "
                     f"preferred are above {margin} ({bound}).")

@@ -188,6 +188,7 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
         style=diagnostics.style_diagnostic(variants, dummies, sample, estimate, settings),
         best_tested_variant=best_tested_variant(variants, estimate.beta),
         interval_note=interval_note(estimate, settings),
+        interval_df=df,
         interactions=(diagnostics.interactions(variants, dummies, used, settings, estimate.std_errors()[:-1])
                       if detail else None),
         by_category=diagnostics.category_effects(variants, dummies, used, sample, estimate, settings) if detail else None,

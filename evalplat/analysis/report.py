@@ -70,7 +70,7 @@ def summary_sentences(result):
     sentences.append(
         f"Best predicted combination: {chosen}. Predicted to beat the all-baseline variant "
         f"{pct(best.win_rate)} of the time ({pct(best.win_low)}–{pct(best.win_high)}){_tie_clause(result, best)}; "
-        f"picking the best of each factor flatters it a little, so confirm it with a direct comparison.")
+        f"{_selection_clause(best)}, so confirm it with a direct comparison.")
     left, tie, right = outcome_shares(result.position_bias.estimate, result.scale.tie_edge)
     sentences.append(f"Position: with equal answers, the left one is preferred {pct(left)} of the time"
                      + (f", the right one {pct(right)}, and they are called about equal {pct(tie)}."
@@ -80,6 +80,15 @@ def summary_sentences(result):
         sentences.append(f"About {careless.expected_careless_raters:.1f} of {plural(result.n_raters, 'rater')} "
                          f"look like random clickers; their judgments are down-weighted by the model, not deleted.")
     return sentences
+
+
+def _selection_clause(best):
+    """What picking the best level of each factor did to the prediction, in numbers when known."""
+    if best.corrected_log_odds is None:  # a result stored before the correction existed
+        return "picking the best of each factor flatters it a little"
+    return (f"corrected for having picked the best of each factor (winner's curse), "
+            f"{pct(best.corrected_win_rate)} ({num(best.corrected_log_odds, signed=True)} log-odds "
+            f"instead of {num(best.log_odds, signed=True)})")
 
 
 def _tie_clause(result, best):
@@ -213,7 +222,10 @@ def report_context(result):
         "reading_note": reading_note(result),
         "best": {"levels": best.levels, "variant": best.variant, "win": pct(best.win_rate),
                  "ties": _tie_clause(result, best),
-                 "win_ci": f"{pct(best.win_low)}–{pct(best.win_high)}", "log_odds": num(best.log_odds, signed=True)},
+                 "win_ci": f"{pct(best.win_low)}–{pct(best.win_high)}", "log_odds": num(best.log_odds, signed=True),
+                 **({} if best.corrected_log_odds is None else {
+                     "corrected": num(best.corrected_log_odds, signed=True), "corrected_win": pct(best.corrected_win_rate),
+                     "bias": num(best.selection_bias), "shrunken": num(best.shrunken_log_odds, signed=True)})},
         "position": {"estimate": num(result.position_bias.estimate, signed=True),
                      "ci": f"{num(result.position_bias.ci_low, signed=True)} to "
                            f"{num(result.position_bias.ci_high, signed=True)}"},

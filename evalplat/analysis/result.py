@@ -188,6 +188,13 @@ class BestCombination(JsonMixin):
     tie_rate: float
     loss_rate: float
     variant: str | None
+    # The same combination corrected for having been picked as the best (winners_curse): the
+    # bootstrap-corrected log-odds (the estimate to quote), its bias, the shrunken estimate beside
+    # it, and the corrected win rate. Absent from results stored before the correction existed.
+    corrected_log_odds: float | None = optional()
+    selection_bias: float | None = optional()
+    shrunken_log_odds: float | None = optional()
+    corrected_win_rate: float | None = optional()
 
 
 @dataclass(frozen=True)
@@ -382,6 +389,7 @@ class AnalysisResult(JsonMixin):
     style: StyleDiagnostic | None
     best_tested_variant: str           # the run with the highest estimated utility
     interval_note: str                 # which errors the intervals use, and why, in words
+    interval_df: int | None = optional()  # Student's t degrees of freedom of the intervals; None: normal
     interactions: Interactions | None = optional()
     by_category: list[CategoryEffects] | None = optional()
     robustness: list[RobustnessRow] | None = optional()

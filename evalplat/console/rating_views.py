@@ -5,6 +5,7 @@ imports this module, and must not load the statistics stack (tests/project/test_
 """
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -38,6 +39,7 @@ def rating(request, slug):
         "opened_anyway": opened_anyway(experiment),
         "raters": raters,
         "raters_hidden": n_raters - len(raters),
+        "fast_seconds": settings.RATING_FAST_MEDIAN_SECONDS,
         "interim": _interim(experiment),
         "problems": experiment.assignments.filter(status=Assignment.Status.SKIPPED).select_related("query")[:50],
         "n_flagged": LeakFlag.objects.filter(answer__experiment=experiment, answer__excluded=False)

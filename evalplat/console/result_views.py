@@ -92,7 +92,18 @@ def report(request, slug):
         "criterion_links": links, "chosen": chosen, "study": study_counts(experiment),
         "attention_rule": ATTENTION_RULE, "downloads": _downloads(result),
         "variant_codes": experiment.variants.values_list("code", flat=True),
+        **_student_verdicts(experiment, result),
     })
+
+
+def _student_verdicts(experiment, result):
+    """For a distillation check with judgments: the non-inferiority statement per criterion."""
+    from evalplat.analysis.noninferiority import DEFAULT_MARGIN
+    from evalplat.distill.checks import is_distillation_check, student_against_teacher
+
+    if result is None or not is_distillation_check(experiment):
+        return {}
+    return {"student_verdicts": student_against_teacher(experiment), "margin": DEFAULT_MARGIN}
 
 
 def _archive(request, experiment):

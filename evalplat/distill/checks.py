@@ -1,38 +1,47 @@
-"""Reading a follow-up's judgments: the student against its teacher, the confirmed effect.
+"""Reading a distillation check's judgments: the student against its teacher.
 
-Django glue over the analysis (the fit is the analysis's own `estimate_effects`, so the numbers
-are the report's); the statements themselves are Django-free (analysis.noninferiority).
+A distillation check's design (followup_designs.distillation_check_design) makes the teacher the
+baseline level of its `arm` factor, so the report's effect of arm=student *is* the student against
+the teacher. The statement reads that effect from the experiment's stored analysis
+(snapshots.analysis_for): the same fit, exclusions and interval errors as the report beside it.
+The statement itself is Django-free (analysis.noninferiority).
 """
-import numpy as np
+from dataclasses import dataclass
 
-from evalplat.analysis.data import experiment_data
-from evalplat.experiments.models import Experiment
-from evalplat.analysis.estimate import Settings, estimate_effects, prepare
-from evalplat.analysis.noninferiority import DEFAULT_ALPHA, DEFAULT_MARGIN, non_inferiority
+from evalplat.analysis.noninferiority import DEFAULT_ALPHA, DEFAULT_MARGIN, NonInferiority, non_inferiority
 
-
-def arm_contrast(slug, level, against, factor="arm", settings=Settings()):
-    """(estimate, std_error, df) of `level` minus `against` of `factor`, in log-odds."""
-    data = experiment_data(Experiment.objects.get(slug=slug))
-    variants, judgments = data.variants, data.judgments
-    if judgments is None:
-        raise ValueError(f"experiment {slug!r} has no judgments yet")
-    estimate = estimate_effects(variants.dummies(), prepare(judgments, settings), settings)
-    labels = variants.effect_labels()
-    if factor not in variants.factors:
-        raise ValueError(f"{slug} has no factor {factor!r}")
-    contrast = np.zeros(len(labels))
-    for name, sign in ((level, 1.0), (against, -1.0)):
-        names = variants.levels[variants.factors.index(factor)]
-        if name not in names:
-            raise ValueError(f"factor {factor!r} of {slug} has no level {name!r} ({', '.join(names)})")
-        if (factor, name) in labels:  # the baseline level has no column: its effect is 0
-            contrast[labels.index((factor, name))] += sign
-    covariance = estimate.covariance[:-1, :-1]
-    return float(contrast @ estimate.beta), float(np.sqrt(contrast @ covariance @ contrast)), estimate.df
+ARM, TEACHER, STUDENT = "arm", "teacher", "student"
 
 
-def student_against_teacher(slug, margin=DEFAULT_MARGIN, alpha=DEFAULT_ALPHA):
-    """The non-inferiority of a distillation check's student arm against its teacher arm."""
-    estimate, std_error, df = arm_contrast(slug, "student", "teacher")
-    return non_inferiority(estimate, std_error, margin=margin, alpha=alpha, df=df)
+@dataclass(frozen=True)
+class StudentVerdict:
+    criterion: str          # "" for a design with one question
+    verdict: NonInferiority
+
+
+def is_distillation_check(experiment):
+    """Whether `experiment` compares a student with its teacher as the baseline of an `arm` factor."""
+    levels = list(experiment.factors.filter(name=ARM).values_list("levels__name", "levels__position"))
+    return (TEACHER, 0) in levels and any(name == STUDENT for name, _ in levels)
+
+
+def student_against_teacher(experiment, margin=DEFAULT_MARGIN, alpha=DEFAULT_ALPHA):
+    """[StudentVerdict], one per criterion (one for a single question); ValueError without judgments."""
+    from evalplat.analysis.criteria import CriteriaAnalysis
+    from evalplat.analysis.snapshots import NoAnalysis, analysis_for
+
+    if not is_distillation_check(experiment):
+        raise ValueError(f"{experiment.slug} is not a distillation check: it has no factor {ARM!r} with "
+                         f"{TEACHER!r} as its baseline and a level {STUDENT!r} (see manage.py distill_check)")
+    outcome = analysis_for(experiment)
+    if isinstance(outcome, NoAnalysis):
+        raise ValueError(outcome.reason)
+    parts = ([(part.criterion, part.result) for part in outcome.criteria] if isinstance(outcome, CriteriaAnalysis)
+             else [("", outcome)])
+    return [StudentVerdict(name, _verdict(result, margin, alpha)) for name, result in parts]
+
+
+def _verdict(result, margin, alpha):
+    effect = next(e for e in result.effects if e.factor == ARM and e.level == STUDENT)
+    std_error = effect.robust_std_error if result.interval_method == "robust" else effect.std_error
+    return non_inferiority(effect.estimate, std_error, margin=margin, alpha=alpha, df=result.interval_df)

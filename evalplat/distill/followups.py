@@ -14,7 +14,6 @@ from django.conf import settings
 from designs.prompts import compose
 from designs.spec import DesignError, load_design, load_queries
 from evalplat.analysis.power import judgments_needed
-from evalplat.analysis.winners_curse import corrected_best
 from evalplat.distill.choice import NoWinner, find_winner, resolve_variant
 from evalplat.distill.followup_designs import (
     INSTRUCTIONS_FILE,
@@ -38,7 +37,7 @@ class FollowUp:
     arms: list  # (arm name, what it is)
     queries: int
     judgments_needed: int
-    predicted: object = None  # analysis.winners_curse.CorrectedBest: what the original predicts for its best
+    predicted: object = None  # analysis.result.BestCombination: what the original predicts for its best
 
 
 def _queries(experiment, queries_file, fallback=()):
@@ -110,9 +109,7 @@ def create_confirmation(experiment, *, owner=None, queries_file=None, out=None, 
         factors=factors, arms=arms, queries=queries)
     path = _write(_folder(out, name), text, experiment)
     created, needed = _create(path, owner, replace)
-    estimate = winner.estimate
-    predicted = corrected_best(estimate.beta, estimate.covariance[:-1, :-1], winner.variants.n_levels)
-    return FollowUp(created, path, [(arm, note) for arm, _, note in arms], len(queries), needed, predicted)
+    return FollowUp(created, path, [(arm, note) for arm, _, note in arms], len(queries), needed, winner.best)
 
 
 def student_kind(student):

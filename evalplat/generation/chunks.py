@@ -5,18 +5,24 @@ a chunk that is delivered twice, or queued again by a resume, finds nothing left
 the engine works, a thread keeps renewing the lease; a worker that is killed stops renewing it,
 and once it runs out the rows can be handed to another worker. Results are written only to rows
 that still carry this chunk's token, so a worker that was presumed dead cannot overwrite them.
+
+A database that is briefly unreachable costs no work: the claim is one transaction (a chunk cut
+off there is claimed whole when its task runs again, see tasks.run_chunk), and results, which
+cost engine time, are kept and written once the database answers again.
 """
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from designs import limits
 from evalplat.generation import logprobs
 from evalplat.generation.backends import backend_for
 from evalplat.generation.backends.base import GenerationResult
@@ -31,6 +37,7 @@ class ChunkOutcome:
     failed: int = 0
     lost: int = 0  # results not written because the claim was taken away meanwhile
     retry_ids: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # the distinct errors recorded on the rows, sorted
 
 
 def run_chunk(job_id, answer_ids, backend=None):
@@ -39,17 +46,38 @@ def run_chunk(job_id, answer_ids, backend=None):
     if job is None or not job.is_active:
         return ChunkOutcome()
     token = uuid.uuid4()
-    answers = claim(job, answer_ids, token, settings.GENERATION_LEASE_SECONDS)
-    if not answers:
-        return ChunkOutcome()
-    job.mark_running()
+    with transaction.atomic():
+        answers = claim(job, answer_ids, token, settings.GENERATION_LEASE_SECONDS)
+        if not answers:
+            return ChunkOutcome()
+        job.mark_running()
     with LeaseKeeper(token, settings.GENERATION_LEASE_SECONDS):
         results = generate_all(lambda: backend or backend_for(job.backend, job.options),
                                [a.request() for a in answers])
-    outcome = store_results(job, answers, results, token, settings.GENERATION_MAX_ATTEMPTS)
-    job.record_errors(sorted({r.error for r in results if r.error}))
-    job.refresh_counts()
+    # Up to a lease's length: after that another worker may have taken the rows over, and what
+    # this one writes would be refused anyway.
+    patience = settings.GENERATION_LEASE_SECONDS
+    outcome = when_database_answers(
+        lambda: store_results(job, answers, results, token, settings.GENERATION_MAX_ATTEMPTS), patience)
+    when_database_answers(lambda: job.record_errors(outcome.errors), patience)
+    when_database_answers(job.refresh_counts, patience)
     return outcome
+
+
+def when_database_answers(step, patience):
+    """step(), tried again (on a new connection, with backoff) while the database is unreachable,
+    for up to `patience` seconds; then the error is raised."""
+    deadline, pause = time.monotonic() + patience, 0.25
+    while True:
+        try:
+            return step()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning("database unreachable (%s); trying again in %.2f s", exc, pause)
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def claim(job, answer_ids, token, lease_seconds):
@@ -75,6 +103,23 @@ RESULT_FIELDS = ["status", "text", "finish_reason", "prompt_tokens", "completion
                  "model_hash", "adapter_hash", "engine_version", "logprobs", "error", "generated_at", "claim_token", "lease_until"]
 
 
+def output_problem(result):
+    """Why a result's output cannot be stored (or shown to raters), or None.
+
+    Model output is untrusted input: a NUL or an unpaired surrogate, which PostgreSQL refuses and
+    a random or broken model can produce, would otherwise fail the whole chunk's write.
+    """
+    problem = limits.text_problem(result.text, limits.MARKDOWN)
+    if problem:
+        return f"the model's output cannot be stored: text: {problem}"
+    for index, position in enumerate(result.logprobs, start=1):
+        for text in (position.token, *(alternative for alternative, _ in position.top)):
+            problem = limits.text_problem(text, limits.TOKEN)
+            if problem:
+                return f"the model's output cannot be stored: logprobs[{index}] token: {problem}"
+    return None
+
+
 def store_results(job, answers, results, token, max_attempts):
     """Write each result to its row while the row is still this chunk's.
 
@@ -87,8 +132,12 @@ def store_results(job, answers, results, token, max_attempts):
     rows = []
     for answer, result in zip(answers, results):
         answer.claim_token = answer.lease_until = None
-        answer.error = result.error
-        if result.ok:
+        problem = output_problem(result) if result.ok else None
+        answer.error = result.error or problem or ""
+        if problem:
+            # Seeded, so asking again would give the same output: failed at once.
+            answer.status = Answer.Status.FAILED
+        elif result.ok:
             answer.status = Answer.Status.DONE
             answer.text, answer.finish_reason = result.text, result.finish_reason[:30]
             answer.prompt_tokens, answer.completion_tokens = result.prompt_tokens, result.completion_tokens
@@ -115,6 +164,7 @@ def store_results(job, answers, results, token, max_attempts):
             outcome.failed += 1
         else:
             outcome.retry_ids.append(answer.pk)
+    outcome.errors = sorted({answer.error for answer in rows if answer.error})
     return outcome
 
 

@@ -36,7 +36,12 @@ def test_too_few_raters_never_stops_however_narrow():
     result = fit(40 * MIN_DEGREES_OF_FREEDOM)  # 40 judgments per rater: MIN_DEGREES_OF_FREEDOM raters
     look = interim_look(result, 100.0)
     assert not look.reached and look.more_judgments_expected is None
-    assert "Too early" in look.statement
+    assert "Too early" in look.statement and f"{MIN_DEGREES_OF_FREEDOM} raters and 60 queries" in look.statement
+
+
+def test_one_rater_is_one_rater():
+    look = interim_look(fit(40), 0.2)
+    assert "1 rater and" in look.statement and "1 raters" not in look.statement
 
 
 def test_target_must_be_positive():

@@ -50,3 +50,12 @@ def test_the_two_level_example_schedule_reaches_the_efficiency_goal():
     section = output.split("Pair schedule efficiency")[1].split("Judgments needed")[0]
     figures = [float(line.split()[-1]) for line in section.strip().splitlines()[1:]]
     assert len(figures) == 7 and min(figures) >= 0.9
+
+
+def test_a_csv_path_that_cannot_be_written_is_one_clear_error(small_design_path, tmp_path):
+    from django.core.management.base import CommandError
+
+    target = tmp_path / "no-such-folder" / "variants.csv"
+    with pytest.raises(CommandError, match=r"--csv .*variants.csv: No such file or directory"):
+        call_command("plan", str(small_design_path), csv=str(target))
+    assert not target.parent.exists()

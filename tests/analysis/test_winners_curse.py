@@ -41,3 +41,22 @@ def test_with_mixed_small_effects_the_correction_is_nearly_unbiased():
 def test_with_large_clear_effects_it_does_not_over_correct():
     naive, corrected, _ = simulate([2] * 7, np.array([0.5, -0.5, 0.4, -0.3, 0.6, 0.2, -0.4]))
     assert abs(naive) < 0.03 and abs(corrected) < 0.04
+
+
+def test_the_report_quotes_the_corrected_best_beside_the_direct_sum():
+    """With no real effects the best combination's direct sum is pure luck: the result carries the
+    bootstrap-corrected estimate, smaller by the selection bias, and the report's sentence and its
+    best-combination section quote it."""
+    from evalplat.analysis.pipeline import run_analysis
+    from evalplat.analysis.report import pct, report_context, summary_sentences
+
+    from .helpers import simulated_study
+
+    table, judgments = simulated_study([0.0, 0.0, 0.0, 0.0], 40, 2000, 40, seed=3)
+    result = run_analysis(table, judgments, detail=False)
+    best = result.best_combination
+    assert best.selection_bias > 0 and best.corrected_log_odds == pytest.approx(best.log_odds - best.selection_bias)
+    sentence = next(s for s in summary_sentences(result) if s.startswith("Best predicted combination"))
+    assert f"winner's curse), {pct(best.corrected_win_rate)}" in sentence
+    context = report_context(result)["best"]
+    assert context["corrected"] in sentence and context["bias"] and context["shrunken"]

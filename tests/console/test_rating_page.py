@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from evalplat.experiments.models import Experiment
 from evalplat.generation.models import Answer, sync_experiment_status
-from evalplat.rating.models import Invite, LeakCheck
+from evalplat.rating.models import Invite, LeakCheck, Rater
 from evalplat.rating.opening import leak_check_state
 from tests.rating.conftest import add_answers
 
@@ -126,6 +126,11 @@ def test_progress_counts_judgments_raters_and_attention_items(client, owner, stu
     page = client.get(reverse("console:rating", args=[study_invite.experiment.slug])).content.decode()
     assert "1 judging" in page
     assert '<div class="stat">1</div>' in page
+    assert ">too fast</span>" not in page
+    # A rater the rating pages flagged for answering faster than anyone can read is marked.
+    Rater.objects.update(too_fast=True)
+    page = client.get(reverse("console:rating", args=[study_invite.experiment.slug])).content.decode()
+    assert ">too fast</span>" in page and "median time on an item under 3.0 s" in page
 
 
 def test_the_rating_page_shows_raters_interim_effects_agreement_and_the_stopping_statement(client, owner, judged):

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from django.core.management import CommandError, call_command
 
 from designs.spec import load_design
@@ -133,12 +134,28 @@ def test_distill_check_refuses_a_student_that_is_no_model(judged_held_out, tmp_p
         create_distillation_check(judged_held_out, tmp_path, out=tmp_path / "c")
 
 
-def test_noninferiority_states_the_margin_from_the_checks_judgments(judged_held_out, tmp_path, capsys, quick_power):
-    follow_up = create_distillation_check(judged_held_out, fake_student(tmp_path), variant="v2", out=tmp_path / "c")
+def test_noninferiority_states_the_margin_from_the_checks_judgments(judged_held_out, tmp_path, capsys, quick_power,
+                                                                    client, owner):
+    follow_up = create_distillation_check(judged_held_out, fake_student(tmp_path), variant="v2", out=tmp_path / "c",
+                                          owner=owner)
     answer_and_judge(follow_up.experiment, lambda levels: {"teacher": 0.0, "student": 0.0, "base": -1.0}[levels["arm"]],
                      n_judgments=400)
     call_command("noninferiority", follow_up.experiment.slug, margin=0.5)
-    assert "margin 0.5" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "margin 0.5" in printed
+    # The figures are the report's: the arm=student effect of the stored analysis, teacher as baseline.
+    from evalplat.analysis.snapshots import analysis_for
+    from evalplat.distill.checks import is_distillation_check
+
+    effect = next(e for e in analysis_for(follow_up.experiment).effects if (e.factor, e.level) == ("arm", "student"))
+    assert f"estimate {effect.estimate:+.2f}" in printed
+    assert is_distillation_check(follow_up.experiment) and not is_distillation_check(judged_held_out)
+    # The console's Results page of the check states it (at the default margin) above the report.
+    client.force_login(owner)
+    page = client.get(reverse("console:report", args=[follow_up.experiment.slug])).content.decode()
+    assert "The distilled student against its teacher" in page and f"estimate {effect.estimate:+.2f}" in page
+    original = client.get(reverse("console:report", args=[judged_held_out.slug])).content.decode()
+    assert "against its teacher" not in original
 
 
 def test_the_console_queues_a_distillation_for_a_gpu_worker(client, judged_held_out, owner,
@@ -153,7 +170,7 @@ def test_the_console_queues_a_distillation_for_a_gpu_worker(client, judged_held_
     assert response.status_code == 302
     run = DistillationRun.objects.get()
     assert (run.variant, run.base, run.state, queued) == (run.variant, "tiny-llama", "queued", [run.pk])
-    assert run.variant_note.startswith("the recommended combination")
+    assert run.variant_note.startswith(f"{run.variant}, the recommended combination")  # the export's wording
 
 
 def test_an_outsider_cannot_distil_or_follow_up_someone_elses_experiment(client, judged_held_out, outsider):

@@ -157,3 +157,28 @@ def test_the_lease_is_renewed_while_the_engine_works(job):
         time.sleep(0.4)
     renewed = Answer.objects.filter(claim_token=token).first().lease_until
     assert renewed - first > timedelta(seconds=0.5)
+
+
+@pytest.mark.django_db
+def test_output_that_cannot_be_stored_fails_its_answer_with_the_reason_not_the_chunk(job, tmp_path):
+    from evalplat.generation.backends.base import TokenLogprob
+
+    class Untrusted(ReplayBackend):
+        """Model output as a random or broken model makes it: a NUL in one text, a lone surrogate in a token."""
+
+        def generate(self, requests):
+            results = super().generate(requests)
+            results[0].text = "fine until\x00here"
+            results[1].logprobs = [TokenLogprob("ok", -0.1, (("ok", -0.1), ("\ud800", -2.5)))]
+            return results
+
+    outcome = chunks.run_chunk(job.pk, ids_of(job), backend=Untrusted(write_replay(tmp_path / "r.jsonl", job.experiment)))
+    assert (outcome.done, outcome.failed, outcome.retry_ids) == (30, 2, [])
+    first, second = (Answer.objects.get(pk=pk) for pk in ids_of(job)[:2])
+    assert (first.status, first.text, first.attempts) == ("failed", "", 1)  # not asked again: seeded, it would recur
+    assert first.error == ("the model's output cannot be stored: text: contains a NUL character (\\u0000) "
+                           "at character 11; remove it")
+    assert second.status == "failed" and second.logprobs is None
+    assert second.error.startswith("the model's output cannot be stored: logprobs[1] token: contains an unpaired surrogate")
+    job.refresh_from_db()
+    assert (job.state, job.done, job.failed) == ("failed", 30, 2) and first.error in job.errors

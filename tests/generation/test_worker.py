@@ -73,6 +73,8 @@ def test_a_job_completes_through_redis_and_a_worker(settings, experiment, tmp_pa
 
 def database_url(settings_dict):
     user = settings_dict["USER"] or "postgres"
+    if settings_dict["PASSWORD"]:
+        user += f":{settings_dict['PASSWORD']}"
     return f"postgres://{user}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
 
 
@@ -131,3 +133,21 @@ def test_a_worker_killed_mid_job_leaves_no_gap_and_no_duplicate(settings, experi
         assert answer.attempts == (2 if answer.pk in stuck else 1)
     # What was finished before the kill was not written again.
     assert {a.pk: (a.text, a.generated_at) for a in answers if a.pk in finished_before} == finished_before
+
+
+def test_a_database_error_in_process_is_raised_not_retried_forever(monkeypatch):
+    """Eagerly (the demo, no broker) a retry would run at once, again and again: the error surfaces instead."""
+    from django.db import OperationalError
+
+    from evalplat.generation import chunks
+
+    calls = []
+
+    def unreachable(job_id, answer_ids):
+        calls.append(job_id)
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(chunks, "run_chunk", unreachable)
+    with pytest.raises(OperationalError, match="connection refused"):
+        run_chunk.apply((1, [2, 3]), throw=True)
+    assert calls == [1]

@@ -33,8 +33,11 @@ class Command(BaseCommand):
             raise CommandError(f"{len(exc.problems)} problem(s) in the design:\n{exc}") from None
         design = preview.design
         if options["csv"]:
-            with open(options["csv"], "w", encoding="utf-8", newline="") as stream:
-                write_variants_csv(stream, preview.factor_names, [(v.code, v.levels) for v in preview.variants])
+            try:
+                with open(options["csv"], "w", encoding="utf-8", newline="") as stream:
+                    write_variants_csv(stream, preview.factor_names, [(v.code, v.levels) for v in preview.variants])
+            except OSError as exc:
+                raise CommandError(f"--csv {options['csv']}: {exc.strerror}") from None
 
         out = self.stdout.write
         out(f"{design.title}  ({design.name}, sha256 {design.sha256[:12]})")

@@ -46,9 +46,9 @@ def print_follow_up(stdout, follow_up, what):
                  f"about {follow_up.judgments_needed}")
     if follow_up.predicted is not None:
         best = follow_up.predicted
-        stdout.write(f"The original predicts predicted_best vs the all-baseline variant at {best.naive:+.2f} log-odds "
-                     f"(SE {best.std_error:.2f}); corrected for having picked the best: {best.corrected:+.2f} "
-                     f"(shrinkage: {best.shrunken:+.2f}). The confirmation's arm=predicted_best effect tests it.")
+        stdout.write(f"The original predicts predicted_best vs the all-baseline variant at {best.log_odds:+.2f} log-odds "
+                     f"(SE {best.std_error:.2f}); corrected for having picked the best: {best.corrected_log_odds:+.2f} "
+                     f"(shrinkage: {best.shrunken_log_odds:+.2f}). The confirmation's arm=predicted_best effect tests it.")
     stdout.write(f"Next: manage.py generate {created.slug}, then open rating as for any experiment.")
 
 

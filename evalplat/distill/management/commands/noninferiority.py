@@ -20,10 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="one-sided level (default 0.05)")
 
     def handle(self, *args, **options):
-        if not Experiment.objects.filter(slug=options["experiment"]).exists():
+        experiment = Experiment.objects.filter(slug=options["experiment"]).first()
+        if experiment is None:
             raise CommandError(f"no experiment named {options['experiment']!r}")
         try:
-            result = student_against_teacher(options["experiment"], options["margin"], options["alpha"])
+            verdicts = student_against_teacher(experiment, options["margin"], options["alpha"])
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(result.statement)
+        for row in verdicts:
+            self.stdout.write(f"{row.criterion}: {row.verdict.statement}" if row.criterion else row.verdict.statement)
