@@ -40,7 +40,6 @@ variance (clustered by rater among others) absorbs the rest.
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.special import expit
 
 from .model import fit_pairs
 from .robust import cluster_sums
@@ -72,6 +71,14 @@ class CarelessFit:
     iterations: int
     converged: bool
     discrimination: np.ndarray  # each rater's a_r in the attentive component
+
+
+def _logistic(z):
+    """The logistic CDF, exact at +-inf (1 / (1 + exp(-z)), about half the time of scipy's expit)."""
+    with np.errstate(over="ignore"):
+        out = np.exp(-z)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 class _RaterModel:
@@ -136,12 +143,12 @@ class _RaterModel:
         lower = cuts[self.lower_at] - shift
         # F, f and f' of both ends (the logistic's at +-inf are exact: 1 or 0, then 0 and 0), and
         # F(upper) - F(lower) from them except where it cancels, as model._interval_probability.
-        cdf_a, cdf_b = expit(upper), expit(lower)
+        cdf_a, cdf_b = _logistic(upper), _logistic(lower)
         f_a, f_b = cdf_a * (1 - cdf_a), cdf_b * (1 - cdf_b)
         df_a, df_b = f_a * (1 - 2 * cdf_a), f_b * (1 - 2 * cdf_b)
         prob = cdf_a - cdf_b
-        flip = lower > 0
-        prob[flip] = expit(-lower[flip]) - expit(-upper[flip])
+        flip = np.flatnonzero(lower > 0)
+        prob[flip] = _logistic(-lower[flip]) - _logistic(-upper[flip])
         np.maximum(prob, 1e-300, out=prob)
         np.log(prob, out=logp)
         np.divide(f_a, prob, out=g_a)
