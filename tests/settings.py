@@ -12,3 +12,8 @@ from evalplat.settings import *  # noqa: E402,F403
 
 # Password hashing is deliberately slow; the tests create users by the dozen.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Test clients answer an item in milliseconds, which the rating pages would flag as too fast to
+# have read it, and the analysis would then set every such rater aside. The tests of that rule
+# set RATING_FAST_MEDIAN_SECONDS back themselves (tests/rating/test_rater_limits.py).
+RATING_FAST_MEDIAN_SECONDS = 0.0

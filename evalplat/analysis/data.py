@@ -12,7 +12,7 @@ import numpy as np
 
 from designs.spec import analysis_from_text
 from evalplat.generation.models import Answer
-from evalplat.rating.models import Judgment
+from evalplat.rating.models import Judgment, Rater
 
 from .result import DesignContext
 from .tables import Judgments, VariantTable, build_judgments
@@ -42,6 +42,9 @@ def judgment_rows(experiment, up_to=None):
     if up_to is not None:
         judgments = judgments.filter(pk__lte=up_to)
     markup = {}      # an answer appears in many judgments; parse its Markdown once
+    # The rating pages own the too-fast rule (Rater.too_fast, kept current on every submit, so a
+    # stored analysis keyed by the judgments stays right); the analysis sets those raters aside.
+    too_fast = set(Rater.objects.filter(experiment=experiment, too_fast=True).values_list("pk", flat=True))
 
     def structure(answer):
         if answer.pk not in markup:
@@ -62,6 +65,7 @@ def judgment_rows(experiment, up_to=None):
             "left_markup": structure(left), "right_markup": structure(right),
             "left_answer": left.pk, "right_answer": right.pk,
             "criterion": judgment.criterion,
+            "too_fast": item.rater_id in too_fast,
         })
     return rows
 

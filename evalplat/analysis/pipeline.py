@@ -23,14 +23,26 @@ MODEL_DETAIL = "model-based standard errors from the observed information, norma
 
 
 def excluded_raters(judgments, settings):
-    """Raters whose gold accuracy breaks the rule; the rule is reported with them."""
+    """Raters set aside before the fit: gold accuracy below the rule, or flagged too fast to have
+    read the answers (the rating pages' rule, carried by the judgments); the rule is reported with them."""
     gold = agreement.gold_summary(judgments)
-    excluded = []
+    excluded = {}
     for name, record in gold["by_rater"].items():
         accuracy = record["correct"] / record["items"]
         if record["items"] >= settings.gold_min_items and accuracy < settings.gold_min_accuracy:
-            excluded.append(ExcludedRater(rater=name, gold_items=record["items"], gold_accuracy=accuracy))
-    return gold, excluded
+            excluded[name] = ExcludedRater(rater=name, gold_items=record["items"], gold_accuracy=accuracy)
+    if judgments.too_fast is not None:
+        for code in np.unique(judgments.rater[judgments.too_fast & (judgments.rater >= 0)]):
+            name = judgments.raters[code]
+            record = gold["by_rater"].get(name)
+            excluded.setdefault(name, ExcludedRater(
+                rater=name, gold_items=record["items"] if record else 0,
+                gold_accuracy=record["correct"] / record["items"] if record else None, reason="fast"))
+    return gold, list(excluded.values())
+
+
+EXCLUSION_RULE = ("raters with at least {items} gold items and gold accuracy below {accuracy:.0%} are excluded, "
+                  "and so are raters the rating pages flagged too fast to have read the answers")
 
 
 def aliasing(variants):
@@ -173,8 +185,7 @@ def run_analysis(variants, judgments, settings=Settings(), design=None, rng=None
                                                           edge=tie_edge(estimate.fit))),
         careless=_careless_summary(estimate, used),
         gold=GoldSummary(items=gold["items"], accuracy=gold["accuracy"]),
-        exclusion_rule=(f"raters with at least {settings.gold_min_items} gold items and gold accuracy below "
-                        f"{settings.gold_min_accuracy:.0%} are excluded"),
+        exclusion_rule=EXCLUSION_RULE.format(items=settings.gold_min_items, accuracy=settings.gold_min_accuracy),
         excluded_raters=excluded,
         both_bad=BothBad(judgments=int(judgments.both_bad.sum()), treated_as=settings.both_bad),
         notes=notes,

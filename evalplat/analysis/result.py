@@ -218,7 +218,8 @@ class GoldSummary(JsonMixin):
 class ExcludedRater(JsonMixin):
     rater: str
     gold_items: int
-    gold_accuracy: float
+    gold_accuracy: float | None   # None: the rater met no attention items
+    reason: str = "gold"          # "gold": the attention-item rule; "fast": flagged too fast by the rating pages
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ criterion      the design's criterion the line answers ([[rating.criteria]] name
                item asked about several criteria is one line per criterion. Blank (or no
                column) is the design's one question; a file that names criteria names one
                on every line
+too_fast       1/0, true/false or yes/no: the rater was flagged for answering faster than
+               anyone can read (the rating pages' RATING_FAST_* rule); every judgment of a
+               flagged rater is set aside, like a failed attention rule. Blank/no column: no
 =============  ==========================================================================
 """
 from dataclasses import dataclass, fields, replace
@@ -42,7 +45,7 @@ WINNER_NAMES = {1: "left", -1: "right", 0: "tie"}
 REQUIRED_JUDGMENT_COLUMNS = ("query", "left", "right", "winner")
 OPTIONAL_JUDGMENT_COLUMNS = (
     "strength", "rater", "category", "both_bad", "gold",
-    "left_chars", "right_chars", "left_markup", "right_markup", "criterion",
+    "left_chars", "right_chars", "left_markup", "right_markup", "criterion", "too_fast",
 )
 NUMERIC_JUDGMENT_COLUMNS = ("strength", "both_bad", "left_chars", "right_chars", "left_markup", "right_markup")
 TRUE_WORDS = {"1", "true", "yes", "y"}
@@ -120,6 +123,7 @@ class Judgments:
     right_markup: np.ndarray
     criterion: np.ndarray   # index into criteria
     criteria: tuple = (IMPLICIT_CRITERION,)  # names in first-seen order; ("",) for a design's one question
+    too_fast: np.ndarray = None  # bool: the judgment's rater was flagged too fast (rating's rule)
 
     def __len__(self):
         return len(self.left)
@@ -170,7 +174,7 @@ def _codes(values, missing=""):
 def judgments_from_arrays(left, right, winner, strength=None, query=None, rater=None, *,
                           queries=None, raters=(), category=None, categories=(), both_bad=None,
                           gold=None, left_chars=None, right_chars=None, left_markup=None, right_markup=None,
-                          criterion=None, criteria=(IMPLICIT_CRITERION,)):
+                          criterion=None, criteria=(IMPLICIT_CRITERION,), too_fast=None):
     """Judgments from arrays (simulations, benchmarks); absent columns get their 'unknown' value
     (no criterion: a design's one question)."""
     n = len(left)
@@ -191,6 +195,7 @@ def judgments_from_arrays(left, right, winner, strength=None, query=None, rater=
         gold=ints(gold, 0, np.int8), left_chars=floats(left_chars), right_chars=floats(right_chars),
         left_markup=floats(left_markup), right_markup=floats(right_markup),
         criterion=ints(criterion, 0), criteria=tuple(criteria),
+        too_fast=np.zeros(n, dtype=bool) if too_fast is None else np.asarray(too_fast, dtype=bool).reshape(n),
     )
 
 
@@ -215,7 +220,7 @@ def build_judgments(rows, variant_ids):
         queries=queries, raters=raters, category=category, categories=categories,
         both_bad=column("both_bad", bool, False), gold=[WINNERS.get(r.get("gold") or "", 0) for r in rows],
         **{name: column(name, float, np.nan) for name in ("left_chars", "right_chars", "left_markup", "right_markup")},
-        criterion=criterion, criteria=criteria or (IMPLICIT_CRITERION,),
+        criterion=criterion, criteria=criteria or (IMPLICIT_CRITERION,), too_fast=column("too_fast", bool, False),
     )
 
 
@@ -353,6 +358,11 @@ def read_judgments(path, variants):
     checks.labels(column["both_bad"], {c for c, label in enumerate(column["both_bad"].labels)
                                        if label.lower() not in TRUE_WORDS | FALSE_WORDS},
                   lambda label: f"both_bad: {label!r} is not 1/0, true/false or yes/no", 6)
+    too_fast = _lookup(column["too_fast"], {label: label.lower() in TRUE_WORDS for label in column["too_fast"].labels},
+                       False)
+    checks.labels(column["too_fast"], {c for c, label in enumerate(column["too_fast"].labels)
+                                       if label.lower() not in TRUE_WORDS | FALSE_WORDS},
+                  lambda label: f"too_fast: {label!r} is not 1/0, true/false or yes/no", 13)
     gold = _lookup(column["gold"], {label: WINNERS.get(label.lower(), 0) for label in column["gold"].labels}, 0)
     checks.labels(column["gold"], {c for c, label in enumerate(column["gold"].labels)
                                    if label.lower() not in ("", "left", "right")},
@@ -384,7 +394,7 @@ def read_judgments(path, variants):
     return judgments_from_arrays(
         sides["left"], sides["right"], winner, strength, query.codes, rater, queries=query.labels, raters=raters,
         category=category, categories=categories, both_bad=both_bad, gold=gold, **numbers,
-        criterion=named.codes, criteria=named.labels)
+        criterion=named.codes, criteria=named.labels, too_fast=too_fast)
 
 
 def write_variants(path, variants):
@@ -441,4 +451,6 @@ def write_judgments(path, judgments, variants):
             columns[column] = _number_text(values)
     if judgments.has_criteria:
         columns["criterion"] = _text(judgments.criteria, judgments.criterion)
+    if judgments.too_fast is not None and np.any(judgments.too_fast):
+        columns["too_fast"] = _fixed(("0", "1"), judgments.too_fast)
     write_csv(path, list(columns), list(columns.values()))

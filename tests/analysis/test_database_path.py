@@ -58,3 +58,20 @@ def test_the_designs_analysis_table_sets_the_penalty_for_analyze_and_the_console
     assert json.loads((tmp_path / "effects.json").read_text())["penalty"]["sd"] == 0.5
     call_command(Analyze(), judged.slug, "--penalty", "auto", out=str(tmp_path / "auto"))
     assert json.loads((tmp_path / "auto" / "effects.json").read_text())["penalty"]["applied"] is False
+
+
+def test_a_rater_the_rating_pages_flagged_too_fast_is_excluded_from_the_analysis(judged):
+    from evalplat.analysis.data import experiment_data
+    from evalplat.analysis.pipeline import run_analysis
+    from evalplat.analysis.snapshots import analysis_for
+    from evalplat.rating.models import Rater
+
+    flagged = Rater.objects.filter(experiment=judged).order_by("pk").first()
+    before = analysis_for(judged)
+    assert not [row for row in before.excluded_raters if row.reason == "fast"]
+    Rater.objects.filter(pk=flagged.pk).update(too_fast=True)  # as a fast submit would set it
+    data = experiment_data(judged)
+    assert {row["rater"] for row in data.rows if row["too_fast"]} == {f"r{flagged.pk}"}
+    after = run_analysis(data.variants, data.judgments, detail=False)
+    assert [(row.rater, row.reason) for row in after.excluded_raters] == [(f"r{flagged.pk}", "fast")]
+    assert after.n_judgments < before.n_judgments

@@ -1,5 +1,6 @@
 """The whole analysis: notes on what cannot be estimated, exclusions, robustness counts."""
 import numpy as np
+import pytest
 from dataclasses import replace
 
 from evalplat.analysis.estimate import Settings, estimate_effects, prepare
@@ -48,7 +49,8 @@ def test_raters_failing_gold_items_are_excluded_and_listed():
     winner = judgments.winner.copy()
     winner[:12] = -1                               # ... and rater 0 gets them all wrong
     result = run_analysis(table, replace(judgments, gold=gold, winner=winner), detail=False)
-    assert [row.as_json() for row in result.excluded_raters] == [{"rater": "r1", "gold_items": 12, "gold_accuracy": 0.0}]
+    assert [row.as_json() for row in result.excluded_raters] == [{"rater": "r1", "gold_items": 12, "gold_accuracy": 0.0,
+                                                                   "reason": "gold"}]
     assert result.n_judgments == len(judgments) - 40
     assert "gold accuracy below 60%" in result.exclusion_rule
 
@@ -109,3 +111,22 @@ def test_blas_threads_are_set_not_inherited(settings):
     settings.ANALYSIS_BLAS_THREADS = 1
     with analysis_threads():
         assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}
+
+
+def test_raters_flagged_too_fast_are_set_aside_and_the_flag_survives_judgments_csv(tmp_path):
+    """The rating pages flag a rater too fast to have read (Rater.too_fast); the judgments carry the
+    flag, the analysis excludes that rater with the reason, and judgments.csv keeps it."""
+    from evalplat.analysis.tables import read_judgments, write_judgments
+
+    table, judgments, _ = simulated()
+    flagged = replace(judgments, too_fast=judgments.rater == 2)
+    result = run_analysis(table, flagged, detail=False)
+    assert [(row.rater, row.reason) for row in result.excluded_raters] == [(judgments.raters[2], "fast")]
+    assert result.n_judgments == len(judgments) - int(np.sum(judgments.rater == 2))
+    assert "flagged too fast" in result.exclusion_rule
+    write_judgments(tmp_path / "j.csv", flagged, table)
+    again = read_judgments(tmp_path / "j.csv", table)
+    assert np.array_equal(again.too_fast, flagged.too_fast)
+    assert ([e.estimate for e in run_analysis(table, again, detail=False).effects]
+            == pytest.approx([e.estimate for e in result.effects], abs=1e-6))
+    assert not run_analysis(table, judgments, detail=False).excluded_raters

@@ -124,7 +124,8 @@ def test_a_study_from_design_to_report_in_the_browser(live_server, owner, tmp_pa
         page.keyboard.type(SYSTEM_LINE)
         expect(page.locator("#editor")).to_have_value(science)
         page.get_by_role("button", name="Check").click()
-        expect(page.locator(".valid")).to_contain_text("The design is valid")
+        # Check runs plan, with its simulation check: seconds on a quiet machine, more on a loaded one.
+        expect(page.locator(".valid")).to_contain_text("The design is valid", timeout=90_000)
         expect(page.locator("#results")).to_contain_text("Judgments needed")
         screenshot(page, "console-new-checked")
         assert not Experiment.objects.exists()

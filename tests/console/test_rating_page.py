@@ -130,7 +130,7 @@ def test_progress_counts_judgments_raters_and_attention_items(client, owner, stu
     # A rater the rating pages flagged for answering faster than anyone can read is marked.
     Rater.objects.update(too_fast=True)
     page = client.get(reverse("console:rating", args=[study_invite.experiment.slug])).content.decode()
-    assert ">too fast</span>" in page and "median time on an item under 3.0 s" in page
+    assert ">too fast</span>" in page and "median time on an item under" in page
 
 
 def test_the_rating_page_shows_raters_interim_effects_agreement_and_the_stopping_statement(client, owner, judged):

@@ -103,6 +103,7 @@ def test_submits_are_limited_per_rater_and_a_refused_one_is_not_stored(client, s
 
 def test_a_rater_who_does_forty_items_in_seconds_is_flagged_too_fast(client, study_invite, start_session, settings):
     settings.RATING_SUBMITS_PER_RATER = "1000/m"  # the flag, not the limit (which would stop them at 30)
+    settings.RATING_FAST_MEDIAN_SECONDS = 3.0  # the production rule (tests/settings.py turns it off)
     Experiment.objects.update(rating=dict(study_invite.experiment.rating, per_rater=40, gold_rate=0.0))
     url = start_session(client, study_invite, **PROLIFIC)
     started = timezone.now()
@@ -116,7 +117,8 @@ def test_a_rater_who_does_forty_items_in_seconds_is_flagged_too_fast(client, stu
     assert rater.too_fast and rater.status == Rater.Status.FINISHED
 
 
-def test_a_rater_who_reads_is_not_flagged(client, study_invite, start_session):
+def test_a_rater_who_reads_is_not_flagged(client, study_invite, start_session, settings):
+    settings.RATING_FAST_MEDIAN_SECONDS = 3.0
     url = start_session(client, study_invite, **PROLIFIC)
     while "/r/a/" in url:
         client.get(url)
