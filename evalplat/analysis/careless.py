@@ -40,9 +40,8 @@ variance (clustered by rater among others) absorbs the rest.
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import sparse
 
-from .model import _cdf_pieces, _interval_probability, fit_pairs
+from .model import fit_pairs
 from .robust import cluster_sums
 
 SHARE_PRIOR = (1.0, 4.0)   # Beta(a, b) on the share of random clickers
@@ -74,6 +73,14 @@ class CarelessFit:
     discrimination: np.ndarray  # each rater's a_r in the attentive component
 
 
+def _logistic(z):
+    """The logistic CDF, exact at +-inf (1 / (1 + exp(-z)), about half the time of scipy's expit)."""
+    with np.errstate(over="ignore"):
+        out = np.exp(-z)
+    out += 1.0
+    return np.reciprocal(out, out=out)
+
+
 class _RaterModel:
     """The per-rater cumulative-logit model, its log-likelihood, gradient and Hessian summed
     per rater; parameters theta_r = (s_r = log a_r, g_r, u_r), one row per rater."""
@@ -84,10 +91,30 @@ class _RaterModel:
         self.A = scale.threshold_matrix()
         self.m = self.A.shape[1]
         self.k = 2 + self.m
+        # A row's thresholds enter only through its outcome (lo, hi), so the threshold parts of
+        # the derivatives are summed per (rater, outcome) and multiplied by A once per group.
+        n_cuts = self.A.shape[0] + 2
+        present = np.bincount(lo * n_cuts + hi, minlength=n_cuts * n_cuts) > 0
+        outcomes, outcome = np.flatnonzero(present), (np.cumsum(present) - 1)[lo * n_cuts + hi]
         padded = np.vstack([np.zeros(self.m), self.A, np.zeros(self.m)])
-        self.A_hi, self.A_lo = padded[hi + 1], padded[lo]
-        self.indicator = sparse.csr_matrix((np.ones(len(rater)), (rater, np.arange(len(rater)))),
-                                           shape=(n_raters, len(rater)))
+        self.A_hi, self.A_lo = padded[outcomes % n_cuts + 1], padded[outcomes // n_cuts]
+        self.n_outcomes = len(outcomes)
+        # Per outcome, the products of A's rows the threshold-threshold block sums (hi-lo both ways).
+        hh, ll, hl = (np.einsum("ci,cj->cij", x, y).reshape(len(outcomes), -1)
+                      for x, y in ((self.A_hi, self.A_hi), (self.A_lo, self.A_lo), (self.A_hi, self.A_lo)))
+        self.outer = (hh, ll, hl + np.transpose(hl.reshape(-1, self.m, self.m), (0, 2, 1)).reshape(hl.shape))
+        group = rater.astype(np.int64) * self.n_outcomes + outcome
+        # Rows sorted by group, so that one reduceat sums every per-row piece per group
+        # (fit_careless passes them in that order already, and the sort is then one pass).
+        self.order = np.argsort(group, kind="stable") if np.any(group[1:] < group[:-1]) else slice(None)
+        group = group[self.order]
+        self.starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]])) if len(group) else group
+        self.groups = group[self.starts]
+        sorted_rater = rater[self.order]
+        self.upper_at = sorted_rater * n_cuts + hi[self.order] + 1   # into each rater's padded cuts
+        self.lower_at = sorted_rater * n_cuts + lo[self.order]
+        self.sorted_rater, self.sorted_weight = sorted_rater, weight[self.order]
+        self._pieces = None
         self.prior_mean = prior_mean
         self.prior_precision = np.array([1 / DISCRIMINATION_SD ** 2] + [1 / NUISANCE_SD ** 2] * (1 + self.m))
 
@@ -95,48 +122,74 @@ class _RaterModel:
         self.prior_precision = self.prior_precision.copy()
         self.prior_precision[0] = 1 / sd ** 2
 
-    def evaluate(self, theta, eta):
-        """Log posterior (up to a constant), gradient and Hessian of every rater at `theta`.
+    def _group_sums(self, theta, eta):
+        """Per (rater, outcome) sums of the weighted per-row pieces of the derivatives.
 
-        Every per-judgment piece goes into one matrix that a single sparse product sums per
-        rater: at a million judgments that product, not the arithmetic, is what costs."""
-        r, w, m = self.rater, self.weight, self.m
+        A million rows: every piece is written into one array, kept between calls, and summed by
+        one reduceat, as fresh arrays of a million rows each cost more than the arithmetic."""
+        n = len(self.sorted_rater)
+        if self._pieces is None:
+            self._pieces = np.empty((10, n))
+        pieces = self._pieces
+        logp, g_a, g_b, h_aa, h_bb, h_ab, s_d, s_ha, s_hb, ss_h = pieces
+        cuts = np.cumsum(np.exp(theta[:, 2:]), axis=1) @ self.A.T if self.m else \
+            np.zeros((self.n_raters, self.A.shape[0]))
+        cuts = np.concatenate([np.full((self.n_raters, 1), -np.inf), cuts, np.full((self.n_raters, 1), np.inf)],
+                              axis=1).ravel()
+        slope = np.exp(theta[:, 0])[self.sorted_rater]
+        slope *= eta[self.order]                       # d linear / d s, where linear = exp(s) eta + g
+        shift = slope + theta[self.sorted_rater, 1]
+        upper = cuts[self.upper_at] - shift
+        lower = cuts[self.lower_at] - shift
+        # F, f and f' of both ends (the logistic's at +-inf are exact: 1 or 0, then 0 and 0), and
+        # F(upper) - F(lower) from them except where it cancels, as model._interval_probability.
+        cdf_a, cdf_b = _logistic(upper), _logistic(lower)
+        f_a, f_b = cdf_a * (1 - cdf_a), cdf_b * (1 - cdf_b)
+        df_a, df_b = f_a * (1 - 2 * cdf_a), f_b * (1 - 2 * cdf_b)
+        prob = cdf_a - cdf_b
+        flip = np.flatnonzero(lower > 0)
+        prob[flip] = _logistic(-lower[flip]) - _logistic(-upper[flip])
+        np.maximum(prob, 1e-300, out=prob)
+        np.log(prob, out=logp)
+        np.divide(f_a, prob, out=g_a)
+        np.divide(f_b, prob, out=g_b)
+        np.negative(g_b, out=g_b)
+        np.divide(df_a, prob, out=h_aa)
+        h_aa -= g_a ** 2
+        np.divide(df_b, prob, out=h_bb)
+        np.negative(h_bb, out=h_bb)
+        h_bb -= g_b ** 2
+        np.multiply(g_a, g_b, out=h_ab)
+        np.negative(h_ab, out=h_ab)
+        np.add(g_a, g_b, out=s_d)
+        s_d *= -slope                                  # slope * d eta
+        np.add(h_aa, h_ab, out=s_ha)
+        np.add(h_ab, h_bb, out=s_hb)
+        np.add(s_ha, s_hb, out=ss_h)                   # h_eta
+        s_ha *= slope
+        s_hb *= slope
+        ss_h *= slope
+        ss_h *= slope
+        pieces *= self.sorted_weight
+        sums = np.zeros((10, self.n_raters * self.n_outcomes))
+        if n:
+            sums[:, self.groups] = np.add.reduceat(pieces, self.starts, axis=1)
+        return sums.reshape(10, self.n_raters, self.n_outcomes)
+
+    def evaluate(self, theta, eta):
+        """Log posterior (up to a constant), gradient and Hessian of every rater at `theta`."""
+        m = self.m
+        logp, g_a, g_b, h_aa, h_bb, h_ab, s_d, s_ha, s_hb, ss_h = self._group_sums(theta, eta)
+        h_a, h_b = h_aa + h_ab, h_ab + h_bb
+        loglik, grad_s = logp.sum(axis=1), s_d.sum(axis=1)
+        grad_g = -(g_a + g_b).sum(axis=1)
+        h_ss, h_sg, h_gg = ss_h.sum(axis=1), (s_ha + s_hb).sum(axis=1), (h_a + h_b).sum(axis=1)
+        grad_t = g_a @ self.A_hi + g_b @ self.A_lo
+        cross_s = -(s_ha @ self.A_hi + s_hb @ self.A_lo)
+        cross_g = -(h_a @ self.A_hi + h_b @ self.A_lo)
+        outer_hh, outer_ll, outer_hl = self.outer
+        tt = (h_aa @ outer_hh + h_bb @ outer_ll + h_ab @ outer_hl).reshape(self.n_raters, m, m)
         gaps = np.exp(theta[:, 2:])
-        cuts = np.cumsum(gaps, axis=1) @ self.A.T if m else np.zeros((self.n_raters, self.A.shape[0]))
-        cuts = np.column_stack([np.full(self.n_raters, -np.inf), cuts, np.full(self.n_raters, np.inf)])
-        slope = np.exp(theta[r, 0]) * eta          # d linear / d s, where linear = exp(s) eta + g
-        upper = cuts[r, self.hi + 1] - slope - theta[r, 1]
-        lower = cuts[r, self.lo] - slope - theta[r, 1]
-        prob = np.maximum(_interval_probability(upper, lower), 1e-300)
-        _, f_a, df_a = _cdf_pieces(upper)
-        _, f_b, df_b = _cdf_pieces(lower)
-        g_a, g_b = f_a / prob, -f_b / prob
-        d_eta = -(g_a + g_b)
-        h_aa, h_bb, h_ab = df_a / prob - g_a ** 2, -df_b / prob - g_b ** 2, -g_a * g_b
-        h_eta = h_aa + h_bb + 2 * h_ab
-        d_t = g_a[:, None] * self.A_hi + g_b[:, None] * self.A_lo
-        cross = -((h_aa + h_ab)[:, None] * self.A_hi + (h_ab + h_bb)[:, None] * self.A_lo)
-        pieces = np.empty((len(w), 6 + 3 * m + m * (m + 1) // 2))
-        pieces[:, 0], pieces[:, 1], pieces[:, 2] = np.log(prob), slope * d_eta, d_eta
-        pieces[:, 3], pieces[:, 4], pieces[:, 5] = slope ** 2 * h_eta, slope * h_eta, h_eta
-        pieces[:, 6:6 + m], pieces[:, 6 + m:6 + 2 * m] = d_t, slope[:, None] * cross
-        pieces[:, 6 + 2 * m:6 + 3 * m] = cross
-        column = 6 + 3 * m
-        for i in range(m):
-            for j in range(i, m):
-                pieces[:, column] = (h_aa * self.A_hi[:, i] * self.A_hi[:, j] + h_bb * self.A_lo[:, i] * self.A_lo[:, j]
-                                     + h_ab * (self.A_hi[:, i] * self.A_lo[:, j] + self.A_lo[:, i] * self.A_hi[:, j]))
-                column += 1
-        pieces *= w[:, None]
-        sums = np.asarray(self.indicator @ pieces)
-        loglik, grad_s, grad_g, h_ss, h_sg, h_gg = sums[:, :6].T
-        grad_t, cross_s, cross_g = sums[:, 6:6 + m], sums[:, 6 + m:6 + 2 * m], sums[:, 6 + 2 * m:6 + 3 * m]
-        tt = np.zeros((self.n_raters, m, m))
-        column = 6 + 3 * m
-        for i in range(m):
-            for j in range(i, m):
-                tt[:, i, j] = tt[:, j, i] = sums[:, column]
-                column += 1
         # J_r = dt/du per rater: lower triangular with column i equal to exp(u_i).
         jacobian = np.tril(np.ones((m, m)))[None, :, :] * gaps[:, None, :]
         hess = np.empty((self.n_raters, self.k, self.k))
@@ -165,13 +218,17 @@ class _RaterModel:
         """
         value, grad, hess = self.evaluate(theta, eta)
         negative = -hess
-        lowest = np.linalg.eigvalsh(negative)[:, 0]
+        values = np.linalg.eigvalsh(negative)
         # Away from the mode the log-likelihood in (s, u) need not be concave: a ridge makes the
         # step an ascent direction; the marginal uses the curvature the ridge adds too.
-        negative = negative + np.maximum(1e-6 - lowest, 0.0)[:, None, None] * np.eye(self.k)[None]
-        step = np.linalg.solve(negative, grad[:, :, None])[:, :, 0]
-        _, logdet = np.linalg.slogdet(negative)
-        self.s_variance = np.linalg.inv(negative)[:, 0, 0]
+        ridge = np.maximum(1e-6 - values[:, 0], 0.0)
+        negative = negative + ridge[:, None, None] * np.eye(self.k)[None]
+        # One solve gives the step and (against the first unit vector) the variance of s_r.
+        right = np.zeros((self.n_raters, self.k, 2))
+        right[:, :, 0], right[:, 0, 1] = grad, 1.0
+        solved = np.linalg.solve(negative, right)
+        step, self.s_variance = solved[:, :, 0], solved[:, 0, 1]
+        logdet = np.sum(np.log(values + ridge[:, None]), axis=1)
         log_marginal = (value + 0.5 * np.einsum("rk,rk->r", grad, step) + 0.5 * self.k * np.log(2 * np.pi)
                         - 0.5 * logdet + 0.5 * np.sum(np.log(self.prior_precision / (2 * np.pi))))
         # A rater's parameters are log-scale: a step of more than MAX_STEP could overflow exp().
@@ -251,11 +308,13 @@ def clicker_posteriors(log_attentive, log_clicker):
     spread = SHARE_SPAN / np.sqrt(max(curvature, 1e-12))
     grid = np.linspace(max(mode - spread, SHARE_LIMITS[0]), min(mode + spread, SHARE_LIMITS[1]), SHARE_POINTS)
     rho = grid[:, None]
-    either = rho * clicker[None, :] + (1 - rho) * attentive[None, :]
+    clicking = rho * clicker[None, :]
+    either = clicking + (1 - rho) * attentive[None, :]
     log_density = np.sum(np.log(either), axis=1) + (a - 1) * np.log(grid) + (b - 1) * np.log1p(-grid)
     density = np.exp(log_density - log_density.max())
     density /= density.sum()
-    return density @ (rho * clicker[None, :] / either), float(density @ grid)
+    clicking /= either
+    return density @ clicking, float(density @ grid)
 
 
 def fit_careless(rows, rater, penalty=None):
@@ -269,19 +328,27 @@ def fit_careless(rows, rater, penalty=None):
     n_rows = len(rows.weight)
     fit = fit_pairs(rows, penalty=penalty)
     lo, hi = rows.lo[inverse], rows.hi[inverse]
-    # Judgments of one rater with the same pair and outcome are one weighted row of the rater model.
-    key = rater.astype(np.int64) * n_rows + inverse
-    unique, first, counts = np.unique(key, return_index=True, return_counts=True)
+    # Judgments of one rater with the same pair and outcome are one weighted row of the rater
+    # model, in the order of (rater, outcome), which is the order the model sums them in.
+    outcome_key = (rater.astype(np.int64) * rows.scale.n_categories + lo) * rows.scale.n_categories + hi
+    unique, first, counts = np.unique(outcome_key * n_rows + inverse, return_index=True, return_counts=True)
     row_of = unique % n_rows
     prior_mean = np.concatenate([[0.0, fit.gamma], fit.threshold_parameters])
     model = _RaterModel(rows.scale, lo[first], hi[first], rater[first], n_raters, counts.astype(float), prior_mean)
+    # A clicker's judgments do not depend on the answers (eta = 0), so its rows are one per
+    # rater and outcome: a few per rater instead of one per judgment.
+    outcome_of = unique // n_rows
+    outcome_first = np.flatnonzero(np.concatenate([[True], outcome_of[1:] != outcome_of[:-1]]))
+    clicker_model = _RaterModel(rows.scale, lo[first[outcome_first]], hi[first[outcome_first]],
+                                rater[first[outcome_first]], n_raters, np.add.reduceat(counts, outcome_first).astype(float),
+                                prior_mean)
     start = np.tile(prior_mean, (n_raters, 1))
-    attentive, clicker = _Component(model, start), _Component(model, start)
+    attentive, clicker = _Component(model, start), _Component(clicker_model, start)
     share, posterior, converged = 0.0, np.zeros(n_raters), False
     discrimination_sd = DISCRIMINATION_SD
-    no_answers = np.zeros(len(row_of))      # a clicker's judgments do not depend on the answers
+    no_answers = np.zeros(len(outcome_first))
     for iteration in range(1, MAX_EM_STEPS + 1):
-        eta = rows.x[row_of] @ fit.beta
+        eta = (rows.x @ fit.beta)[row_of]
         # The raters' own parameters take one Newton step per EM iteration (an ECM step,
         # Meng and Rubin 1993): fitting them to convergence each time cost most of the EM.
         # A settled rater is left alone until every rater has settled, then all are checked
@@ -305,6 +372,7 @@ def fit_careless(rows, rater, penalty=None):
         if abs(spread - discrimination_sd) > SD_TOL:
             discrimination_sd = spread
             model.set_discrimination_sd(spread)
+            clicker_model.set_discrimination_sd(spread)
             # The raters still moving take the new prior at their next step; the settled ones at
             # the pass over every rater that convergence waits for.
             attentive.settled_everywhere = False
@@ -372,8 +440,10 @@ def mixture_information(careless, information, judgment_scores, rater, p):
     missing = (difference * (w * (1 - w))[:, None]).T @ difference
     observed = _bounded_loss(complete, missing)
     counts = np.bincount(rater, minlength=n_raters)
-    scores = np.column_stack([judgment_scores * w[rater][:, None],
-                              ((w - attentive_share) / np.maximum(counts, 1))[rater]])
+    # Written in place: a million judgments' scores are a few hundred MB per copy.
+    scores = np.empty((len(rater), q_dim + 1))
+    np.multiply(judgment_scores, w[rater][:, None], out=scores[:, :q_dim])
+    scores[:, q_dim] = ((w - attentive_share) / np.maximum(counts, 1))[rater]
     if np.any(np.linalg.eigvalsh(observed) <= 0):
         return None
     return observed, scores

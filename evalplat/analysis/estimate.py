@@ -151,7 +151,7 @@ def estimate_effects(dummies, judgments, settings=Settings(), start=None, factor
         weight = np.ones(len(judgments))
     _, _, _, row_scores = loglik_grad_hess(rows, fit.params, p, penalty, want_hessian=False, want_scores=True)
     judgment_scores = row_scores[rows.inverse]
-    scores = judgment_scores * weight[:, None]
+    weighted_scores = scores = judgment_scores * weight[:, None]
     information = fit.information
     if careless is not None:
         mixture = mixture_information(careless, fit.information, judgment_scores, judgments.rater, p)
@@ -167,7 +167,7 @@ def estimate_effects(dummies, judgments, settings=Settings(), start=None, factor
         model_covariance=model_covariance[:p + 1, :p + 1],
         robust=type(robust)(covariance=robust.covariance[:p + 1, :p + 1], df=robust.df,
                             n_queries=robust.n_queries, n_raters=robust.n_raters),
-        interval_method=method, careless=careless, scores=judgment_scores * weight[:, None],
+        interval_method=method, careless=careless, scores=weighted_scores,
         influence=full_covariance[:len(fit.params), :len(fit.params)],
         penalty_reason=reason, separation=separation,
         available_penalty=Penalty(sd=settings.prior_sd, factor_columns=tuple(factor_columns)),
