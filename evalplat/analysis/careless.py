@@ -100,9 +100,10 @@ class _RaterModel:
         self.A_hi, self.A_lo = padded[outcomes % n_cuts + 1], padded[outcomes // n_cuts]
         self.n_outcomes = len(outcomes)
         # Per outcome, the products of A's rows the threshold-threshold block sums (hi-lo both ways).
-        hh, ll, hl = (np.einsum("ci,cj->cij", x, y).reshape(len(outcomes), -1)
+        # (m * m, not -1: a 2-way scale has no thresholds, m = 0, and -1 cannot be inferred from 0.)
+        hh, ll, hl = (np.einsum("ci,cj->cij", x, y).reshape(len(outcomes), self.m * self.m)
                       for x, y in ((self.A_hi, self.A_hi), (self.A_lo, self.A_lo), (self.A_hi, self.A_lo)))
-        self.outer = (hh, ll, hl + np.transpose(hl.reshape(-1, self.m, self.m), (0, 2, 1)).reshape(hl.shape))
+        self.outer = (hh, ll, hl + np.transpose(hl.reshape(len(outcomes), self.m, self.m), (0, 2, 1)).reshape(hl.shape))
         group = rater.astype(np.int64) * self.n_outcomes + outcome
         # Rows sorted by group, so that one reduceat sums every per-row piece per group
         # (fit_careless passes them in that order already, and the sort is then one pass).
