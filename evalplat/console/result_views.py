@@ -99,11 +99,11 @@ def report(request, slug):
 def _student_verdicts(experiment, result):
     """For a distillation check with judgments: the non-inferiority statement per criterion."""
     from evalplat.analysis.noninferiority import DEFAULT_MARGIN
-    from evalplat.distill.checks import is_distillation_check, student_against_teacher
+    from evalplat.distill.checks import is_distillation_check, verdicts
 
     if result is None or not is_distillation_check(experiment):
         return {}
-    return {"student_verdicts": student_against_teacher(experiment), "margin": DEFAULT_MARGIN}
+    return {"student_verdicts": verdicts(result, DEFAULT_MARGIN), "margin": DEFAULT_MARGIN}
 
 
 def _archive(request, experiment):

@@ -27,7 +27,6 @@ def is_distillation_check(experiment):
 
 def student_against_teacher(experiment, margin=DEFAULT_MARGIN, alpha=DEFAULT_ALPHA):
     """[StudentVerdict], one per criterion (one for a single question); ValueError without judgments."""
-    from evalplat.analysis.criteria import CriteriaAnalysis
     from evalplat.analysis.snapshots import NoAnalysis, analysis_for
 
     if not is_distillation_check(experiment):
@@ -36,6 +35,13 @@ def student_against_teacher(experiment, margin=DEFAULT_MARGIN, alpha=DEFAULT_ALP
     outcome = analysis_for(experiment)
     if isinstance(outcome, NoAnalysis):
         raise ValueError(outcome.reason)
+    return verdicts(outcome, margin, alpha)
+
+
+def verdicts(outcome, margin=DEFAULT_MARGIN, alpha=DEFAULT_ALPHA):
+    """[StudentVerdict] from a distillation check's analysis (an AnalysisResult or CriteriaAnalysis)."""
+    from evalplat.analysis.criteria import CriteriaAnalysis
+
     parts = ([(part.criterion, part.result) for part in outcome.criteria] if isinstance(outcome, CriteriaAnalysis)
              else [("", outcome)])
     return [StudentVerdict(name, _verdict(result, margin, alpha)) for name, result in parts]

@@ -50,11 +50,11 @@ def find_winner(experiment):
 
 def resolve_variant(experiment, requested):
     """(variant code, a sentence saying why) for `best` or a named variant `vN`."""
-    from evalplat.analysis.data import experiment_data
+    from evalplat.analysis.data import variant_table
 
     result = _analysis(experiment) if requested == "best" else None
     try:
-        choice = distill_choice(experiment_data(experiment).variants, result, requested, experiment.slug)
+        choice = distill_choice(variant_table(experiment), result, requested, experiment.slug)
     except ExportRefused as exc:
         raise NoWinner(str(exc)) from None
     return choice.variant, choice.reason
