@@ -140,16 +140,8 @@ class _Renderer:
 
     def image(self, events):
         """An image as its alt text: nothing is loaded from the URL an answer chose."""
-        alt, depth = [], 1
-        for event, _ in events:
-            if isinstance(event, dict) and "Start" in event:
-                depth += 1
-            elif isinstance(event, dict) and "End" in event:
-                depth -= 1
-                if depth == 0:
-                    break
-            elif isinstance(event, dict):
-                alt.append(str(next(iter(event.values()))))
+        alt = [str(next(iter(event.values()))) for event in _inside(events)
+               if isinstance(event, dict) and "Start" not in event and "End" not in event]
         text = escape("".join(alt), quote=False)
         self.out.append(f'<span class="inert-image">[image: {text}]</span>' if text else
                         '<span class="inert-image">[image]</span>')
@@ -159,14 +151,21 @@ class _Renderer:
         source = escape(self.source[span["start"]:span["end"]].decode("utf-8", "replace"), quote=False)
         inline = _name(tag) in INLINE
         self.out.append(source if inline else f'<pre class="markdown-source">{source}</pre>\n')
-        depth = 1
-        for event, _ in events:
-            if isinstance(event, dict) and "Start" in event:
-                depth += 1
-            elif isinstance(event, dict) and "End" in event:
-                depth -= 1
-                if depth == 0:
-                    return
+        for _ in _inside(events):
+            pass
+
+
+def _inside(events):
+    """The events inside the element just started, consumed up to and including its own End."""
+    depth = 1
+    for event, _ in events:
+        if isinstance(event, dict) and "Start" in event:
+            depth += 1
+        elif isinstance(event, dict) and "End" in event:
+            depth -= 1
+            if depth == 0:
+                return
+        yield event
 
 
 def _name(tag):
