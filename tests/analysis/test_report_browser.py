@@ -7,12 +7,9 @@ from evalplat.analysis.outputs import write_analysis
 from evalplat.analysis.pipeline import run_analysis
 from evalplat.analysis.result import DesignContext
 from evalplat.analysis.simulate import SimulatedRaters, simulate_judgments
+from tests.console.browser import launch
 
 from .helpers import random_pairs, two_level_table
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 @pytest.mark.browser
@@ -31,7 +28,7 @@ def test_the_report_renders_its_plots_offline_in_chromium(tmp_path):
 
     requests = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.on("request", lambda request: requests.append(request.url))
         page.goto((tmp_path / "report.html").as_uri())

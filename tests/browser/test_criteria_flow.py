@@ -10,7 +10,8 @@ import pytest
 
 from evalplat.experiments.importing import import_design_file
 from evalplat.rating.models import Judgment
-from tests.browser.test_rater_flow import ANSWER, CHROMIUM_ARGS, answered, browser, open_session  # noqa: F401
+from tests.browser.test_rater_flow import ANSWER, answered, browser, open_session  # noqa: F401
+from tests.console.browser import logged_in
 from tests.criteria.designs import THREE_CRITERIA, small_with
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -81,12 +82,7 @@ def test_a_rater_answers_three_criteria_per_item(browser, live_server, owner, de
 
 def see_the_report(browser, live_server, owner, experiment, tmp_path):
     """The owner opens the console's report of what was just rated: a row per level, a cell per criterion."""
-    from django.test import Client
-
-    client = Client()
-    client.force_login(owner)
-    context = browser.new_context(**VIEWPORTS["desktop"])
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    context = logged_in(browser, owner, live_server, **VIEWPORTS["desktop"])
     page = context.new_page()
     page.goto(f"{live_server.url}/console/{experiment.slug}/report/")
     page.screenshot(path=tmp_path / "report.png", full_page=True)

@@ -10,14 +10,13 @@ from django.urls import reverse
 
 from evalplat.generation.models import Answer, sync_experiment_status
 from evalplat.rating.models import Invite, Judgment
+from tests.console.browser import launch
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls made
 # here between page actions are ordinary blocking calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
     "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True,
@@ -41,7 +40,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 

@@ -1,5 +1,5 @@
-"""What the console's browser tests share: Debian's Chromium, the two widths every page is looked at,
-and the screenshots (var/screens/) a person reads."""
+"""What the browser tests share: Debian's Chromium, a console user's logged-in browser context, the
+two widths every page is looked at, and the screenshots (var/screens/) a person reads."""
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -12,6 +12,19 @@ WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 
 def launch(playwright):
     return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+
+
+def logged_in(browser, user, live_server, **options):
+    """A new browser context with `user`'s console session (made by Django's test client)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(**options)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+    return context
 
 
 def screenshot(page, name):

@@ -7,12 +7,10 @@ are written to var/screens/ for a person to look at.
 import os
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from evalplat.experiments.models import Experiment
-from tests.console.browser import EXAMPLES, WIDE, launch, screenshot
+from tests.console.browser import EXAMPLES, WIDE, launch, logged_in, screenshot
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's page actions
 
@@ -30,17 +28,13 @@ def line_of_cursor(page):
 def test_a_broken_design_is_fixed_in_the_editor_checked_and_created(live_server, owner):
     from playwright.sync_api import expect, sync_playwright
 
-    client = Client()
-    client.force_login(owner)
     text = (EXAMPLES / "honesty-tone.toml").read_text()
     broken = text.replace("{tone}", "{tome}", 1)
     assert BROKEN_LINE in broken
     errors, outside = [], []
     with sync_playwright() as playwright:
         browser = launch(playwright)
-        context = browser.new_context(viewport=WIDE)
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                              "url": live_server.url}])
+        context = logged_in(browser, owner, live_server, viewport=WIDE)
         page = context.new_page()
         page.set_default_timeout(CHECKED)
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)

@@ -10,13 +10,12 @@ import threading
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from evalplat.generation import chunks, planning
 from evalplat.generation.models import Answer, GenerationJob
 from evalplat.rating import leaks
-from tests.console.browser import CHROMIUM_ARGS, NARROW, SCREENS, WIDE
+from tests.console.browser import NARROW, SCREENS, WIDE, launch, logged_in
 from tests.generation.test_console_generation import eager  # noqa: F401 (a fixture)
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's page actions
@@ -56,14 +55,10 @@ def test_the_page_follows_a_job_shows_its_failures_and_retries_them(live_server,
     peer.script = [{"status": 400, "body": {"error": "prompt too long"}}] * 3
     job = planning.start_job(experiment, "openai")
 
-    client = Client()
-    client.force_login(owner)
     errors, outside = [], []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport=WIDE)
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+        browser = launch(playwright)
+        context = logged_in(browser, owner, live_server, viewport=WIDE)
         page = context.new_page()
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -132,13 +127,9 @@ def test_the_page_follows_a_job_shows_its_failures_and_retries_them(live_server,
 def test_in_eager_mode_the_page_offers_no_vllm_and_says_how_to_get_it(live_server, owner, experiment, eager):
     from playwright.sync_api import expect, sync_playwright
 
-    client = Client()
-    client.force_login(owner)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport=WIDE)
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                              "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+        browser = launch(playwright)
+        context = logged_in(browser, owner, live_server, viewport=WIDE)
         page = context.new_page()
         page.goto(live_server.url + reverse("generation:page", args=[experiment.slug]))
         expect(page.locator("#backend option")).to_have_count(1)

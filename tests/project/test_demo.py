@@ -11,11 +11,10 @@ from django.core.management import CommandError, call_command
 
 from evalplat.experiments.models import Experiment
 from evalplat.rating.models import Rater
+from tests.console.browser import launch
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls made between page actions block.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 def demo_output(settings, site):
@@ -61,7 +60,7 @@ def test_the_printed_rater_link_gives_two_fresh_browsers_an_item_each(settings, 
 
     link = re.search(r"Rater link:\s+(\S+)", demo_output(settings, live_server.url)).group(1)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        browser = launch(playwright)
         for person in ("first", "second"):
             context = browser.new_context(viewport={"width": 390, "height": 844})
             page = context.new_page()
