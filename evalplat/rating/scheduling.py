@@ -59,22 +59,20 @@ from datetime import timedelta
 import numpy as np
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Case, Count, IntegerField, Q, Subquery, Value, When
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.utils import timezone
 
 from designs.schedule import PairScheduler, ScheduledItem, is_gold_slot, wants_replica
 from designs.spec import analysis_from_text
 from evalplat.generation.models import Answer
+from evalplat.rating import rows
 from evalplat.rating.models import Assignment, RatingQueue, Rater, cell_key, new_token
 
 log = logging.getLogger(__name__)
 # Left/right of replicas and attention items, and which answers fill a cell,
 # must not be predictable from anything a rater can see.
 CHANCE = random.SystemRandom()
-# Fields of a rater's own items that the views and the claim need (one query per request).
-SESSION_FIELDS = ("id", "public_id", "status", "kind", "cell", "query_id", "position", "is_gold", "gold_better",
-                  "issued_at", "finished_at", "expires_at")
 
 
 @dataclass
@@ -86,7 +84,7 @@ class Session:
 
     @classmethod
     def load(cls, rater):
-        return cls(rater, list(Assignment.objects.filter(rater=rater).only(*SESSION_FIELDS).order_by("position")))
+        return cls(rater, rows.session_items(rater.pk))
 
     def find(self, public_id):
         return next((a for a in self.items if a.public_id == public_id), None)
@@ -127,10 +125,7 @@ def locked_rater(public_id):
 
     Call inside a transaction. None when there is no such rater.
     """
-    return (Rater.objects.select_for_update(of=("self",))
-            .select_related("experiment", "invite", "experiment__rating_queue")
-            .defer("experiment__design_text", "experiment__alias_report")
-            .filter(public_id=public_id).first())
+    return rows.rater(public_id, lock=True)
 
 
 def next_item_id(session):
@@ -181,47 +176,22 @@ class Claimer:
             return None
         rating = self.experiment.rating_settings
         if is_gold_slot(self.session.next_position, rating.gold_rate, gold_offset(self.rater)):
-            gold = self._take(self._gold_candidates())
+            # Spread attention items over queries: one on a query the rater has not met yet where possible.
+            gold = self._take(gold=True, met_queries=list(self.session.query_uses()))
             if gold is not None:
                 return gold
-        return self._take(self._candidates())
-
-    def _queued(self):
-        return (Assignment.objects.queued()
-                .filter(experiment=self.experiment, left_answer__excluded=False, right_answer__excluded=False)
-                .select_for_update(skip_locked=True, of=("self",)))
-
-    def _candidates(self):
         capped = [query for query, uses in self.session.query_uses().items() if uses >= self.queue.query_cap]
-        reissues_first = Case(When(kind=Assignment.Kind.REISSUE, then=Value(0)), default=Value(1),
-                              output_field=IntegerField())
-        return (self._queued().exclude(kind=Assignment.Kind.GOLD)
-                .exclude(cell__in=self.session.seen_cells).exclude(query_id__in=capped)
-                .order_by(reissues_first, "id"))
+        return self._take(gold=False, avoid_cells=self.session.seen_cells, avoid_queries=capped)
 
-    def _gold_candidates(self):
-        # Spread attention items over queries: one on a query the rater has not met yet where possible.
-        gold = self._queued().filter(kind=Assignment.Kind.GOLD)
-        met = list(self.session.query_uses())
-        if not met:
-            return gold.order_by("id")
-        unmet_first = Case(When(query_id__in=met, then=Value(1)), default=Value(0), output_field=IntegerField())
-        return gold.order_by(unmet_first, "id")
+    def _take(self, **candidates):
+        """Give the rater the first queued item that suits them and no other claim holds; its new public id.
 
-    def _take(self, candidates):
-        """Give the rater the first candidate that no other claim holds; returns its new public id.
-
-        One statement: UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED). A scalar
-        subquery, run once; with `id IN (…)` PostgreSQL may run it again per row and take more than
-        one. The public id is minted here, so nothing a browser sees existed before the item was
-        theirs. The status condition keeps it correct where the row lock is a no-op (SQLite).
+        The public id is minted here, so nothing a browser sees existed before the item was theirs.
         """
         public_id = new_token()
-        claimed = Assignment.objects.filter(pk=Subquery(candidates.values("pk")[:1]),
-                                            status=Assignment.Status.QUEUED).update(
-            rater=self.rater, position=self.session.next_position, status=Assignment.Status.ISSUED,
-            public_id=public_id, issued_at=self.now,
-            expires_at=self.now + timedelta(minutes=settings.RATING_ASSIGNMENT_MINUTES))
+        claimed = rows.claim(experiment_id=self.experiment.pk, rater_id=self.rater.pk,
+                             position=self.session.next_position, public_id=public_id, issued_at=self.now,
+                             expires_at=self.now + timedelta(minutes=settings.RATING_ASSIGNMENT_MINUTES), **candidates)
         return public_id if claimed else None
 
 

@@ -25,7 +25,8 @@ from django_ratelimit.core import is_ratelimited
 from evalplat.experiments.models import Experiment
 from evalplat.rating.forms import JudgmentForm, ProblemForm
 from evalplat.rating.markdown import render_markdown
-from evalplat.rating.models import Assignment, Invite, Rater
+from evalplat.rating import rows
+from evalplat.rating.models import Invite, Rater
 from evalplat.rating.scheduling import RefillAfterResponse, Session, locked_rater, next_item_id
 
 PROLIFIC_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
@@ -102,9 +103,7 @@ def _bind_browser(response, rater):
 def _rater_or_404(request):
     """This browser's rater (read, not locked); a 404 without a rater cookie."""
     public_id = _cookie_rater_id(request)
-    rater = public_id and (Rater.objects.select_related("experiment", "invite", "experiment__rating_queue")
-                           .defer("experiment__design_text", "experiment__alias_report")
-                           .filter(public_id=public_id).first())
+    rater = public_id and rows.rater(public_id)
     if not rater:
         raise Http404("No rating session in this browser; please open your study link again.")
     return rater
@@ -243,17 +242,13 @@ def next_item(request):
         return _next_response(Session.load(rater))
 
 
-WITH_TEXTS = Assignment.objects.select_related("query", "left_answer", "right_answer")
-
-
-def _item_page(request, rater, assignment, *, form, problem_form=None, status=200, notice=""):
-    """The judging page of `assignment` (loaded WITH_TEXTS).
+def _item_page(request, rater, assignment, done, *, form, problem_form=None, status=200, notice=""):
+    """The judging page of `assignment` (loaded with its texts by rows.item, which also counts `done`).
 
     Showing a newly claimed item is also when the queue is topped up, if due,
     after the page has been sent (the submit that claimed it redirected here).
     """
     per_rater = rater.experiment.rating_settings.per_rater
-    done = rater.assignments.done().count()
     content = loader.render_to_string("rating/item.html", {
         "assignment": assignment,
         "experiment": rater.experiment,
@@ -280,7 +275,9 @@ def item(request, public_id):
     if not TOKEN.match(public_id):
         raise Http404("No such item.")
     rater = _rater_or_404(request)
-    assignment = get_object_or_404(WITH_TEXTS, public_id=public_id, rater=rater)
+    assignment, done = rows.item(public_id, rater.pk)
+    if assignment is None:
+        raise Http404("No such item.")
     refusal = rater.refusal()
     if refusal == "ended":
         return redirect("rating:done")
@@ -288,7 +285,7 @@ def item(request, public_id):
         return _refused(request, refusal, status=200 if refusal == "closed" else 403)
     if assignment.is_finished:
         return redirect("rating:next")  # back button or a second tab: move on, never judge twice
-    return _item_page(request, rater, assignment, form=_judgment_form(rater.experiment))
+    return _item_page(request, rater, assignment, done, form=_judgment_form(rater.experiment))
 
 
 def _judgment_form(experiment, data=None):
@@ -329,9 +326,9 @@ def _judge(request, rater, session, assignment):
     """Store a judgment once and go straight to the next item."""
     form = _judgment_form(rater.experiment, request.POST)
     if not form.is_valid():
-        return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=400)
+        return _item_page(request, rater, *rows.item(assignment.public_id, rater.pk), form=form, status=400)
     if _submits_limited(request, rater):
-        return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk), form=form, status=429,
+        return _item_page(request, rater, *rows.item(assignment.public_id, rater.pk), form=form, status=429,
                           notice=REFUSALS["too-fast"][1])
     judgments = assignment.record_judgment(**form.judgment_fields())
     if judgments is not None:
@@ -348,7 +345,7 @@ def report(request, rater, session, assignment):
     """Skip an item the rater cannot judge, keeping why; an invalid report says what is missing."""
     form = ProblemForm(request.POST)
     if not form.is_valid():
-        return _item_page(request, rater, WITH_TEXTS.get(pk=assignment.pk),
+        return _item_page(request, rater, *rows.item(assignment.public_id, rater.pk),
                           form=_judgment_form(rater.experiment), problem_form=form, status=400)
     assignment.report_problem(form.cleaned_data["problem"], form.cleaned_data["note"])
     return _next_response(session)

@@ -79,3 +79,19 @@ def test_a_failed_attention_item_costs_no_more(client, invite, django_assert_max
     assert "/r/a/" in response["Location"]
     gold.rater.refresh_from_db()
     assert gold.rater.gold_failures == 1
+
+
+def test_the_judging_loop_reads_twice_and_writes_in_one_short_transaction(client, invite, django_assert_num_queries,
+                                                                          django_assert_max_num_queries):
+    """The two requests every judgment costs, pinned tighter than MAX_QUERIES (evalplat.rating.rows)."""
+    consented(Client(), invite, pid="someone-first")  # the first request of an experiment plans inline
+    url = consented(client, invite)
+    for _ in range(3):
+        with django_assert_num_queries(2):  # the rater (with experiment, link and queue); the item, texts, progress
+            assert client.get(url).status_code == 200
+        # BEGIN, lock the rater, their items, the judgment (UPDATE and INSERT), the claim (at an attention
+        # item's slot, a second claim when none suits).
+        with django_assert_max_num_queries(7):
+            judged = client.post(url, {"choice": "a1", "rationale": ""})
+        assert judged.status_code == 302 and "/r/a/" in judged["Location"]
+        url = judged["Location"]

@@ -1,0 +1,235 @@
+"""Hand-written SQL for the statements every rater request runs, built back into model instances.
+
+Why not the ORM here: with hundreds of raters on a small machine the rater pages are CPU-bound,
+and building and compiling a queryset cost about 0.5–1 ms a statement, more than half of a
+judgment's CPU (README "Serving"). These statements never change shape, so their SQL is written
+once, from the models' own table and column names, and their rows become ordinary model
+instances (`Model.from_db`, each value through its field's database converters, as the ORM
+makes them), so the models' methods work on them unchanged. Everything else, including every
+write but the claim, stays with the ORM.
+
+Each function names the rows it reads; tests/rating/test_rows.py checks that what they build
+equals what the equivalent queryset loads, on PostgreSQL and SQLite.
+"""
+from functools import cache
+
+from django.db import connection
+
+from evalplat.experiments.models import Experiment, Query
+from evalplat.generation.models import Answer
+from evalplat.rating.models import Assignment, Invite, RatingQueue, Rater
+
+DONE = (Assignment.Status.JUDGED, Assignment.Status.SKIPPED)
+
+
+def _quoted(name):
+    return connection.ops.quote_name(name)
+
+
+class Columns:
+    """Some (or all) of a model's columns under a table alias in a SELECT, and the instance made back from them."""
+
+    def __init__(self, model, alias, names=None):
+        meta = model._meta
+        self.model, self.alias = model, alias
+        # In the model's own order, the primary key included: Model.from_db takes a subset of the
+        # fields in that order (and defers the rest).
+        wanted = {meta.get_field(name) for name in names or ()} | {meta.pk}
+        self.fields = [field for field in meta.concrete_fields if not names or field in wanted]
+        self.attnames = [field.attname for field in self.fields]
+        self.width = len(self.fields)
+        self._converters = {}
+
+    @property
+    def sql(self):
+        return ", ".join(f"{self.alias}.{_quoted(field.column)}" for field in self.fields)
+
+    def converters(self):
+        """Per column, the backend's and the field's converters, as the ORM's compiler applies them."""
+        vendor = connection.vendor
+        if vendor not in self._converters:
+            columns = []
+            for field in self.fields:
+                column = field.get_col(self.alias)
+                columns.append(connection.ops.get_db_converters(column) + column.get_db_converters(connection))
+            self._converters[vendor] = [(index, found, field.get_col(self.alias))
+                                        for index, (found, field) in enumerate(zip(columns, self.fields)) if found]
+        return self._converters[vendor]
+
+    def build(self, row, start=0):
+        """The instance from row[start:start + width]; None when its primary key is NULL (an outer join's miss)."""
+        values = list(row[start:start + self.width])
+        if values[0] is None:
+            return None
+        for index, found, column in self.converters():
+            for convert in found:
+                values[index] = convert(values[index], column, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def _cache(instance, name, value):
+    """Set a related object as select_related would (forward FK or reverse one-to-one)."""
+    instance._meta.get_field(name).set_cached_value(instance, value)
+
+
+def _table(model):
+    return _quoted(model._meta.db_table)
+
+
+def _column(model, name):
+    return _quoted(model._meta.get_field(name).column)
+
+
+# The experiment's columns a rater page reads (not the design text, alias report or templates).
+EXPERIMENT_FIELDS = ("slug", "status", "question", "rating")
+RATER = Columns(Rater, "r")
+EXPERIMENT = Columns(Experiment, "e", EXPERIMENT_FIELDS)
+INVITE = Columns(Invite, "i")
+QUEUE = Columns(RatingQueue, "q")
+
+
+def rater(public_id, *, lock=False):
+    """The rater with this public id, its experiment, invite and the experiment's queue; None if there is none.
+
+    `lock`: under the rater's row lock (call inside a transaction), which serialises their tabs.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_rater_sql(connection.vendor, lock), [public_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    found = RATER.build(row)
+    experiment = EXPERIMENT.build(row, RATER.width)
+    start = RATER.width + EXPERIMENT.width
+    _cache(found, "experiment", experiment)
+    _cache(found, "invite", INVITE.build(row, start))
+    _cache(experiment, "rating_queue", QUEUE.build(row, start + INVITE.width))
+    return found
+
+
+@cache
+def _rater_sql(vendor, lock):
+    sql = (f"SELECT {RATER.sql}, {EXPERIMENT.sql}, {INVITE.sql}, {QUEUE.sql} FROM {_table(Rater)} r "
+           f"INNER JOIN {_table(Experiment)} e ON r.{_column(Rater, 'experiment')} = e.{_column(Experiment, 'id')} "
+           f"LEFT OUTER JOIN {_table(Invite)} i ON r.{_column(Rater, 'invite')} = i.{_column(Invite, 'id')} "
+           f"LEFT OUTER JOIN {_table(RatingQueue)} q ON q.{_column(RatingQueue, 'experiment')} = e.{_column(Experiment, 'id')} "
+           f"WHERE r.{_column(Rater, 'public_id')} = %s")
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE OF r" if connection.features.has_select_for_update_of else " FOR UPDATE"
+    return sql
+
+
+ITEM = Columns(Assignment, "a")
+QUERY_TEXT = Columns(Query, "qt", ("text",))
+LEFT_TEXT = Columns(Answer, "la", ("text",))
+RIGHT_TEXT = Columns(Answer, "ra", ("text",))
+
+
+def item(public_id, rater_id):
+    """(the rater's assignment with this public id, with its query's and answers' texts, and how many items the
+    rater has finished), or (None, 0) when the rater has no such item."""
+    with connection.cursor() as cursor:
+        cursor.execute(_item_sql(connection.vendor), [rater_id, *DONE, public_id, rater_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None, 0
+    assignment = ITEM.build(row)
+    start = ITEM.width
+    for name, columns in (("query", QUERY_TEXT), ("left_answer", LEFT_TEXT), ("right_answer", RIGHT_TEXT)):
+        _cache(assignment, name, columns.build(row, start))
+        start += columns.width
+    return assignment, row[start]
+
+
+@cache
+def _item_sql(vendor):
+    assignments = _table(Assignment)
+    return (f"SELECT {ITEM.sql}, {QUERY_TEXT.sql}, {LEFT_TEXT.sql}, {RIGHT_TEXT.sql}, "
+           f"(SELECT COUNT(*) FROM {assignments} d WHERE d.{_column(Assignment, 'rater')} = %s "
+           f"AND d.{_column(Assignment, 'status')} IN (%s, %s)) "
+           f"FROM {assignments} a "
+           f"INNER JOIN {_table(Query)} qt ON a.{_column(Assignment, 'query')} = qt.{_column(Query, 'id')} "
+           f"INNER JOIN {_table(Answer)} la ON a.{_column(Assignment, 'left_answer')} = la.{_column(Answer, 'id')} "
+           f"INNER JOIN {_table(Answer)} ra ON a.{_column(Assignment, 'right_answer')} = ra.{_column(Answer, 'id')} "
+           f"WHERE a.{_column(Assignment, 'public_id')} = %s AND a.{_column(Assignment, 'rater')} = %s")
+
+
+# Fields of a rater's own items that the views and the claim need.
+SESSION_FIELDS = ("public_id", "status", "kind", "cell", "query", "position", "is_gold", "gold_better",
+                  "issued_at", "finished_at", "expires_at")
+SESSION_ITEM = Columns(Assignment, "a", SESSION_FIELDS)
+
+
+def session_items(rater_id):
+    """The rater's own assignments (SESSION_FIELDS), first position first."""
+    with connection.cursor() as cursor:
+        cursor.execute(_session_sql(connection.vendor), [rater_id])
+        return [SESSION_ITEM.build(row) for row in cursor.fetchall()]
+
+
+@cache
+def _session_sql(vendor):
+    return (f"SELECT {SESSION_ITEM.sql} FROM {_table(Assignment)} a WHERE a.{_column(Assignment, 'rater')} = %s "
+            f"ORDER BY a.{_column(Assignment, 'position')}")
+
+
+def claim(*, experiment_id, rater_id, position, public_id, issued_at, expires_at, gold, avoid_cells=(),
+          avoid_queries=(), met_queries=()):
+    """Give the rater the first queued item no other claim holds, in one UPDATE; whether one was given.
+
+    UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED): a scalar subquery, run once
+    (with `id IN (…)` PostgreSQL may run it again per row and take more than one). `gold`: an
+    attention item, those on a query outside `met_queries` first; otherwise a planned
+    item outside `avoid_cells` and `avoid_queries`, reissued items first. Only items whose two
+    answers are still rateable. The status condition keeps it correct where the row lock is a
+    no-op (SQLite, where the transaction holds the database's write lock instead).
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    given = [rater_id, position, Assignment.Status.ISSUED, public_id, adapt(issued_at), adapt(expires_at)]
+    if gold:
+        shape, chosen = (len(met_queries),), [Assignment.Kind.GOLD, *met_queries]
+    else:
+        shape, chosen = (len(avoid_cells), len(avoid_queries)), [Assignment.Kind.GOLD, *avoid_cells, *avoid_queries,
+                                                                 Assignment.Kind.REISSUE]
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(connection.vendor, gold, shape),
+                       [*given, Assignment.Status.QUEUED, experiment_id, *chosen, Assignment.Status.QUEUED])
+        return cursor.rowcount == 1
+
+
+def _placeholders(count):
+    return ", ".join(["%s"] * count)
+
+
+@cache
+def _claim_sql(vendor, gold, shape):
+    """The claim's UPDATE for its shape: gold (the number of met queries) or not (the numbers of cells and
+    queries to avoid). Parameters: what is given, then the candidate's conditions in order, then QUEUED."""
+    assignments, answers = _table(Assignment), _table(Answer)
+    kind, query = f"c.{_column(Assignment, 'kind')}", f"c.{_column(Assignment, 'query')}"
+    excluded = _column(Answer, "excluded")
+    where = [f"c.{_column(Assignment, 'status')} = %s", f"c.{_column(Assignment, 'experiment')} = %s",
+             f"NOT la.{excluded}", f"NOT ra.{excluded}"]
+    if gold:
+        (met,) = shape
+        where.append(f"{kind} = %s")
+        order = f"CASE WHEN {query} IN ({_placeholders(met)}) THEN 1 ELSE 0 END, " if met else ""
+    else:
+        cells, queries = shape
+        where.append(f"{kind} <> %s")
+        if cells:
+            where.append(f"c.{_column(Assignment, 'cell')} NOT IN ({_placeholders(cells)})")
+        if queries:
+            where.append(f"{query} NOT IN ({_placeholders(queries)})")
+        order = f"CASE WHEN {kind} = %s THEN 0 ELSE 1 END, "
+    lock = ""
+    if connection.features.has_select_for_update_skip_locked:
+        lock = " FOR UPDATE OF c SKIP LOCKED" if connection.features.has_select_for_update_of else \
+            " FOR UPDATE SKIP LOCKED"
+    candidate = (f"SELECT c.{_column(Assignment, 'id')} FROM {assignments} c "
+                 f"INNER JOIN {answers} la ON c.{_column(Assignment, 'left_answer')} = la.{_column(Answer, 'id')} "
+                 f"INNER JOIN {answers} ra ON c.{_column(Assignment, 'right_answer')} = ra.{_column(Answer, 'id')} "
+                 f"WHERE {' AND '.join(where)} ORDER BY {order}c.{_column(Assignment, 'id')} LIMIT 1{lock}")
+    given = ("rater", "position", "status", "public_id", "issued_at", "expires_at")
+    return (f"UPDATE {assignments} SET {', '.join(f'{_column(Assignment, name)} = %s' for name in given)} "
+            f"WHERE {_column(Assignment, 'id')} = ({candidate}) AND {_column(Assignment, 'status')} = %s")
