@@ -2,6 +2,13 @@
 
     .venv/bin/python benchmarks/load_raters.py --raters 200 --seconds 30 [--history 50000]
     .venv/bin/python benchmarks/load_raters.py --raters 200 --seconds 30 --compare-history 50000
+    .venv/bin/python benchmarks/load_raters.py --raters 200 --seconds 30 --think 3
+
+Without --think the raters are as fast as machines, so the server is saturated: the figure is its
+capacity (judgments/s), and latency is then queueing, about raters / judgments-per-second per
+judgment whatever the code does (Little's law). --think S has each rater read an item S seconds
+on average first, which offers a load below capacity and measures latency the way a crowd of
+people meets it.
 
 It creates its own database (dropped and made again each run; --database-url, on this
 machine's PostgreSQL only), migrates it, loads the demo's honesty-tone experiment with its
@@ -131,7 +138,7 @@ def follow(browser, path, stats, started):
     raise RuntimeError(f"too many redirects from {path}")
 
 
-def rater_loop(n, port, token, deadline, stats, seed, delay):
+def rater_loop(n, port, token, deadline, stats, seed, delay, think=0.0):
     rng = random.Random(seed * 100_003 + n)
     time.sleep(delay)  # arrivals spread over the ramp, as a study's participants come in
     session = 0
@@ -160,6 +167,8 @@ def rater_loop(n, port, token, deadline, stats, seed, delay):
                     other = second_tab.request("GET", "/r/next/")[1]
                     if other != path:
                         stats.error(f"second tab got {other}, first had {path}")
+                if think:  # reading both responses: uniform on [0.5, 1.5] x think, so raters do not move in step
+                    time.sleep(think * rng.uniform(0.5, 1.5))
                 token_value = CSRF.search(page).group(1)
                 form = {"choice": rng.choice(CHOICES), "rationale": "", "csrfmiddlewaretoken": token_value}
                 started = time.perf_counter()
@@ -323,7 +332,8 @@ def efficiency(url):
 
 def run(args, history):
     url = args.database_url
-    print(f"== {args.raters} raters (arriving over {args.ramp:g} s), {history} judgments of history, "
+    pace = f", each reading an item {args.think:g} s on average" if args.think else ", as fast as machines"
+    print(f"== {args.raters} raters (arriving over {args.ramp:g} s{pace}), {history} judgments of history, "
           f"gunicorn {args.workers} x {args.threads} gthread, {args.seconds:g} s")
     token = prepare_database(url, history)
     port = free_port()
@@ -333,7 +343,8 @@ def run(args, history):
         wall0, client0, server0 = time.monotonic(), time.process_time(), cpu_seconds(server.pid)
         deadline = time.monotonic() + args.seconds
         threads = [threading.Thread(target=rater_loop, daemon=True,
-                                    args=(n, port, token, deadline, stats, args.seed, args.ramp * n / args.raters))
+                                    args=(n, port, token, deadline, stats, args.seed, args.ramp * n / args.raters,
+                                          args.think))
                    for n in range(args.raters)]
         for thread in threads:
             thread.start()
@@ -367,13 +378,16 @@ def main():
     parser.add_argument("--compare-history", type=int, default=0,
                         help="run with no history, then with this much, back to back, and print the p99 ratio")
     parser.add_argument("--ramp", type=float, default=5, help="seconds over which the raters arrive")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds a rater reads each item before submitting, on average (default: none, so the "
+                             "server is saturated and latency is queueing: Little's law gives raters / judgments per s)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--database-url", default="postgres://evalplat:evalplat@127.0.0.1:5432/evalplat_load")
     args = parser.parse_args()
-    if not 1 <= args.raters <= 1000 or not 1 <= args.seconds <= 600:
-        raise SystemExit("--raters must be 1-1000 and --seconds 1-600")
+    if not 1 <= args.raters <= 1000 or not 1 <= args.seconds <= 600 or not 0 <= args.think <= 60:
+        raise SystemExit("--raters must be 1-1000, --seconds 1-600 and --think 0-60")
     loopback_only(urlsplit(args.database_url).hostname or "127.0.0.1")
     loopback_only("127.0.0.1")
     print(f"machine: {os.cpu_count()} cores, {os.uname().release}; load average {os.getloadavg()[0]:.1f}")
