@@ -268,18 +268,16 @@ class Assignment(models.Model):
         rater went quiet (expired) still takes its first rater's judgment: a judgment is never
         thrown away. Returns the rows, first criterion first.
         """
+        from evalplat.rating import rows  # the judging loop's SQL (it imports this module)
+
         now = timezone.now()
-        won = Assignment.objects.filter(
-            pk=self.pk, status__in=[self.Status.ISSUED, self.Status.EXPIRED],
-        ).update(status=self.Status.JUDGED, finished_at=now)
-        if not won:
-            return None
         time_on_item = self.time_on_item_ms(now)
-        judgments = Judgment.objects.bulk_create([
+        judgments = rows.judge(self.pk, finished_at=now, judgments=[
             Judgment(assignment=self, criterion=criterion, winner=winner, strength=strength, both_bad=both_bad,
                      rationale=rationale, time_on_item_ms=time_on_item)
             for criterion, winner, strength in answers])
-        self.status, self.finished_at = self.Status.JUDGED, now
+        if judgments is not None:
+            self.status, self.finished_at = self.Status.JUDGED, now
         return judgments
 
     def report_problem(self, problem, note):

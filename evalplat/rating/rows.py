@@ -5,25 +5,31 @@ and building and compiling a queryset cost about 0.5–1 ms a statement, more th
 judgment's CPU (README "Serving"). These statements never change shape, so their SQL is written
 once, from the models' own table and column names, and their rows become ordinary model
 instances (`Model.from_db`, each value through its field's database converters, as the ORM
-makes them), so the models' methods work on them unchanged. Everything else, including every
-write but the claim, stays with the ORM.
+makes them), so the models' methods work on them unchanged. The two writes of the loop, the claim
+and the judgment, are here too; everything else stays with the ORM.
 
 Each function names the rows it reads; tests/rating/test_rows.py checks that what they build
 equals what the equivalent queryset loads, on PostgreSQL and SQLite.
 """
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from evalplat.experiments.models import Experiment, Query
 from evalplat.generation.models import Answer
-from evalplat.rating.models import Assignment, Invite, RatingQueue, Rater
+from evalplat.rating.models import Assignment, Invite, Judgment, RatingQueue, Rater
 
 DONE = (Assignment.Status.JUDGED, Assignment.Status.SKIPPED)
 
 
+def _database():
+    """This thread's connection itself: every attribute of the `connection` proxy is looked up
+    through a context-local, which costs more than most of what these functions do."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def _quoted(name):
-    return connection.ops.quote_name(name)
+    return _database().ops.quote_name(name)
 
 
 class Columns:
@@ -44,8 +50,11 @@ class Columns:
     def sql(self):
         return ", ".join(f"{self.alias}.{_quoted(field.column)}" for field in self.fields)
 
-    def converters(self):
-        """Per column, the backend's and the field's converters, as the ORM's compiler applies them."""
+    def converters(self, connection):
+        """Per column, the backend's and the field's converters, as the ORM's compiler applies them.
+
+        Kept per vendor, not per connection: the backend's converters are methods of the first
+        thread's connection, and read only settings (the time zone) from it."""
         vendor = connection.vendor
         if vendor not in self._converters:
             columns = []
@@ -56,12 +65,12 @@ class Columns:
                                         for index, (found, field) in enumerate(zip(columns, self.fields)) if found]
         return self._converters[vendor]
 
-    def build(self, row, start=0):
+    def build(self, connection, row, start=0):
         """The instance from row[start:start + width]; None when its primary key is NULL (an outer join's miss)."""
         values = list(row[start:start + self.width])
         if values[0] is None:
             return None
-        for index, found, column in self.converters():
+        for index, found, column in self.converters(connection):
             for convert in found:
                 values[index] = convert(values[index], column, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
@@ -93,17 +102,18 @@ def rater(public_id, *, lock=False):
 
     `lock`: under the rater's row lock (call inside a transaction), which serialises their tabs.
     """
+    connection = _database()
     with connection.cursor() as cursor:
         cursor.execute(_rater_sql(connection.vendor, lock), [public_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    found = RATER.build(row)
-    experiment = EXPERIMENT.build(row, RATER.width)
+    found = RATER.build(connection, row)
+    experiment = EXPERIMENT.build(connection, row, RATER.width)
     start = RATER.width + EXPERIMENT.width
     _cache(found, "experiment", experiment)
-    _cache(found, "invite", INVITE.build(row, start))
-    _cache(experiment, "rating_queue", QUEUE.build(row, start + INVITE.width))
+    _cache(found, "invite", INVITE.build(connection, row, start))
+    _cache(experiment, "rating_queue", QUEUE.build(connection, row, start + INVITE.width))
     return found
 
 
@@ -114,8 +124,9 @@ def _rater_sql(vendor, lock):
            f"LEFT OUTER JOIN {_table(Invite)} i ON r.{_column(Rater, 'invite')} = i.{_column(Invite, 'id')} "
            f"LEFT OUTER JOIN {_table(RatingQueue)} q ON q.{_column(RatingQueue, 'experiment')} = e.{_column(Experiment, 'id')} "
            f"WHERE r.{_column(Rater, 'public_id')} = %s")
-    if lock and connection.features.has_select_for_update:
-        sql += " FOR UPDATE OF r" if connection.features.has_select_for_update_of else " FOR UPDATE"
+    features = _database().features
+    if lock and features.has_select_for_update:
+        sql += " FOR UPDATE OF r" if features.has_select_for_update_of else " FOR UPDATE"
     return sql
 
 
@@ -128,15 +139,16 @@ RIGHT_TEXT = Columns(Answer, "ra", ("text",))
 def item(public_id, rater_id):
     """(the rater's assignment with this public id, with its query's and answers' texts, and how many items the
     rater has finished), or (None, 0) when the rater has no such item."""
+    connection = _database()
     with connection.cursor() as cursor:
         cursor.execute(_item_sql(connection.vendor), [rater_id, *DONE, public_id, rater_id])
         row = cursor.fetchone()
     if row is None:
         return None, 0
-    assignment = ITEM.build(row)
+    assignment = ITEM.build(connection, row)
     start = ITEM.width
     for name, columns in (("query", QUERY_TEXT), ("left_answer", LEFT_TEXT), ("right_answer", RIGHT_TEXT)):
-        _cache(assignment, name, columns.build(row, start))
+        _cache(assignment, name, columns.build(connection, row, start))
         start += columns.width
     return assignment, row[start]
 
@@ -162,9 +174,10 @@ SESSION_ITEM = Columns(Assignment, "a", SESSION_FIELDS)
 
 def session_items(rater_id):
     """The rater's own assignments (SESSION_FIELDS), first position first."""
+    connection = _database()
     with connection.cursor() as cursor:
         cursor.execute(_session_sql(connection.vendor), [rater_id])
-        return [SESSION_ITEM.build(row) for row in cursor.fetchall()]
+        return [SESSION_ITEM.build(connection, row) for row in cursor.fetchall()]
 
 
 @cache
@@ -184,6 +197,7 @@ def claim(*, experiment_id, rater_id, position, public_id, issued_at, expires_at
     answers are still rateable. The status condition keeps it correct where the row lock is a
     no-op (SQLite, where the transaction holds the database's write lock instead).
     """
+    connection = _database()
     adapt = connection.ops.adapt_datetimefield_value
     given = [rater_id, position, Assignment.Status.ISSUED, public_id, adapt(issued_at), adapt(expires_at)]
     if gold:
@@ -222,10 +236,9 @@ def _claim_sql(vendor, gold, shape):
         if queries:
             where.append(f"{query} NOT IN ({_placeholders(queries)})")
         order = f"CASE WHEN {kind} = %s THEN 0 ELSE 1 END, "
-    lock = ""
-    if connection.features.has_select_for_update_skip_locked:
-        lock = " FOR UPDATE OF c SKIP LOCKED" if connection.features.has_select_for_update_of else \
-            " FOR UPDATE SKIP LOCKED"
+    lock, features = "", _database().features
+    if features.has_select_for_update_skip_locked:
+        lock = " FOR UPDATE OF c SKIP LOCKED" if features.has_select_for_update_of else " FOR UPDATE SKIP LOCKED"
     candidate = (f"SELECT c.{_column(Assignment, 'id')} FROM {assignments} c "
                  f"INNER JOIN {answers} la ON c.{_column(Assignment, 'left_answer')} = la.{_column(Answer, 'id')} "
                  f"INNER JOIN {answers} ra ON c.{_column(Assignment, 'right_answer')} = ra.{_column(Answer, 'id')} "
@@ -233,3 +246,53 @@ def _claim_sql(vendor, gold, shape):
     given = ("rater", "position", "status", "public_id", "issued_at", "expires_at")
     return (f"UPDATE {assignments} SET {', '.join(f'{_column(Assignment, name)} = %s' for name in given)} "
             f"WHERE {_column(Assignment, 'id')} = ({candidate}) AND {_column(Assignment, 'status')} = %s")
+
+
+def judge(assignment_id, *, finished_at, judgments):
+    """Store a rater's judgments of an issued (or expired) item, unless a simultaneous submit did first.
+
+    One conditional UPDATE lets exactly one of two simultaneous submits through, then one INSERT
+    writes every criterion's row (the caller's transaction holds both). `judgments`: unsaved
+    Judgment instances; returns them with their ids, or None when the item was finished already.
+    """
+    connection = _database()
+    finished = connection.ops.adapt_datetimefield_value(finished_at)
+    with connection.cursor() as cursor:
+        cursor.execute(_finish_sql(connection.vendor),
+                       [Assignment.Status.JUDGED, finished, assignment_id, Assignment.Status.ISSUED,
+                        Assignment.Status.EXPIRED])
+        if cursor.rowcount != 1:
+            return None
+        sql, returning = _judgments_sql(connection.vendor, len(judgments))
+        cursor.execute(sql, [value for judgment in judgments for value in _judgment_values(connection, judgment)])
+        if returning:
+            for judgment, (pk,) in zip(judgments, cursor.fetchall()):
+                judgment.pk = pk
+                judgment._state.adding, judgment._state.db = False, connection.alias
+    return judgments
+
+
+JUDGMENT_FIELDS = [field for field in Judgment._meta.concrete_fields if not field.primary_key]
+
+
+def _judgment_values(connection, judgment):
+    return [field.get_db_prep_save(field.pre_save(judgment, add=True), connection) for field in JUDGMENT_FIELDS]
+
+
+@cache
+def _finish_sql(vendor):
+    status = _column(Assignment, "status")
+    return (f"UPDATE {_table(Assignment)} SET {status} = %s, {_column(Assignment, 'finished_at')} = %s "
+            f"WHERE {_column(Assignment, 'id')} = %s AND {status} IN (%s, %s)")
+
+
+@cache
+def _judgments_sql(vendor, count):
+    """The INSERT of `count` judgments, and whether it returns their ids (RETURNING, where the database has it)."""
+    columns = ", ".join(_quoted(field.column) for field in JUDGMENT_FIELDS)
+    row = f"({_placeholders(len(JUDGMENT_FIELDS))})"
+    sql = f"INSERT INTO {_table(Judgment)} ({columns}) VALUES {', '.join([row] * count)}"
+    returning = _database().features.can_return_rows_from_bulk_insert
+    if returning:
+        sql += f" RETURNING {_column(Judgment, 'id')}"
+    return sql, returning
