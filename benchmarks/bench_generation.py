@@ -1,7 +1,7 @@
 """Generation throughput through the production path: `manage.py generate --wait` with a real
 `manage.py worker` and Redis, against a direct `LLM.chat` on the same requests.
 
-    .venv-vllm/bin/python benchmarks/bench_generation.py [--queries 64] [--max-tokens 64] [--repeat 3] [--chunk-sizes 256]
+    .venv-vllm/bin/python benchmarks/bench_generation.py [--queries 64] [--max-tokens 64] [--repeat 3] [--chunk-sizes 512]
         [--database-url postgres://...] [--prefix-cache]
 
 It builds the tiny random Llama (evalplat.generation.tinymodel), starts a redis-server of its
@@ -217,8 +217,8 @@ def main():
     parser.add_argument("--queries", type=int, default=64, help="queries (x 8 variants = answers)")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved pairs of timed runs (at least 3)")
-    parser.add_argument("--chunk-sizes", default="256",
-                        help="GENERATION_CHUNK_SIZE values to run the worker path with, each every repeat (256: the default)")
+    parser.add_argument("--chunk-sizes", default="512",
+                        help="GENERATION_CHUNK_SIZE values to run the worker path with, each every repeat (512: the default)")
     parser.add_argument("--database-url", help="a PostgreSQL database of your own (default: a throwaway SQLite file)")
     parser.add_argument("--prefix-cache", action="store_true", help="also measure vLLM's prefix cache")
     parser.add_argument("--prefix-requests", type=int, default=64)
