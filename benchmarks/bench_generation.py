@@ -21,8 +21,10 @@ on a module's first import unless PYTHONDONTWRITEBYTECODE is set (as on the mach
 come from), and without the cache every `generate` recompiles the project's modules it imports,
 0.1-0.3 s of a 2-second job on a 2-core machine.
 
-Each repeat prints both, the ratio direct / worker, and the ratio without the command's start-up
-(from the job's creation to the command's exit); then the median ratio over repeats and its
+Each repeat prints both, the ratio direct / worker, the ratio without the command's start-up
+(from the job's creation to the command's exit), and where the worker path's time went (start-up,
+planning and queueing until the first claim, the chunks, the recount, the end seen and the exit:
+from the job's timestamps); then the median ratio over repeats and its
 spread (min-max). Goal: median ratio >= 0.9. --chunk-sizes 256,512 runs B once per size. --prefix-cache adds the effect of vLLM's prefix
 cache when variants share a system prompt.
 """
@@ -153,6 +155,20 @@ def worker_path_run(env, experiment, log, timeout=None):
     return seconds, seconds - (job.created_at.timestamp() - launched), job
 
 
+def phases(job, seconds, after_start_up_s):
+    """Where a worker-path run's time went, from the job's timestamps (the command's and the
+    worker's clocks are this machine's): launch -> job created -> first claim -> last answer
+    written (the chunks: claims, engine, writes) -> job finished -> the command's exit."""
+    from django.db.models import Max
+
+    launched = job.created_at.timestamp() - (seconds - after_start_up_s)
+    written = job.answers.aggregate(last=Max("generated_at"))["last"].timestamp()
+    created, claimed, finished = (t.timestamp() for t in (job.created_at, job.started_at, job.finished_at))
+    return (f"start-up {created - launched:.2f}, planning and queueing {claimed - created:.2f}, "
+            f"chunks {written - claimed:.2f}, recount {finished - written:.2f}, "
+            f"end to exit {launched + seconds - finished:.2f} s")
+
+
 def direct_run(llm, requests):
     """The same requests straight into LLM.chat, one call, as a script without the platform would."""
     from evalplat.generation.backends.vllm import sampling_params
@@ -278,7 +294,8 @@ def main():
                     ratios[size][1].append(direct_s / after_start_up_s)
                     print(f"  worker path, chunks of {size:4d}: {worker_s:6.2f} s ({job.total / worker_s:6.1f} answers/s; "
                           f"{job.failed} failed: output not storable)  ratio {ratios[size][0][-1]:.3f} "
-                          f"(without the command's start-up {ratios[size][1][-1]:.3f})", flush=True)
+                          f"(without the command's start-up {ratios[size][1][-1]:.3f})\n"
+                          f"    {phases(job, worker_s, after_start_up_s)}", flush=True)
         for size, (with_start_up, without) in ratios.items():
             median = statistics.median(with_start_up)
             print(f"chunks of {size}: direct / worker path over {args.repeat} repeats: {spread(with_start_up)} "
