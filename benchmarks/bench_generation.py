@@ -1,8 +1,8 @@
 """Generation throughput through the production path: `manage.py generate --wait` with a real
 `manage.py worker` and Redis, against a direct `LLM.chat` on the same requests.
 
-    .venv-vllm/bin/python benchmarks/bench_generation.py [--queries 64] [--max-tokens 64] [--repeat 3] [--chunk-sizes 256]
-        [--database-url postgres://...] [--prefix-cache]
+    .venv-vllm/bin/python benchmarks/bench_generation.py [--queries 64] [--max-tokens 64] [--repeat 3] [--chunk-sizes 512]
+        [--database-url postgres://...] [--baseline CHECKOUT] [--prefix-cache]
 
 It builds the tiny random Llama (evalplat.generation.tinymodel), starts a redis-server of its
 own on a free loopback port (so no other worker can take its chunks, and the system Redis is
@@ -16,12 +16,23 @@ A first `generate` loads the worker's engine and is not timed. Then, repeat time
      its exit (the command's start-up, planning, Redis, the worker's chunks, writing answers,
      the wait for the end), with the answers of the previous run deleted first.
 
-Each repeat prints both, the ratio direct / worker, and the ratio without the command's start-up
-(from the job's creation to the command's exit); then the median ratio over repeats and its
-spread (min-max). Goal: median ratio >= 0.9. --chunk-sizes 256,512 runs B once per size. --prefix-cache adds the effect of vLLM's prefix
+The project's bytecode is compiled first, as an installed deployment has it: Python caches it
+on a module's first import unless PYTHONDONTWRITEBYTECODE is set (as on the machine these figures
+come from), and without the cache every `generate` recompiles the project's modules it imports,
+0.1-0.3 s of a 2-second job on a 2-core machine.
+
+Each repeat prints both, the ratio direct / worker, the ratio without the command's start-up
+(from the job's creation to the command's exit), and where the worker path's time went (start-up,
+planning and queueing until the first claim, the chunks, the recount, the end seen and the exit:
+from the job's timestamps); then the median ratio over repeats and its
+spread (min-max). Goal: median ratio >= 0.9. --chunk-sizes 256,512 runs B once per size.
+--baseline CHECKOUT times another checkout's `generate` beside B in every repeat (against this
+checkout's worker), for a before/after comparison that noise hits alike; it prints the
+per-repeat ratio of their times. --prefix-cache adds the effect of vLLM's prefix
 cache when variants share a system prompt.
 """
 import argparse
+import compileall
 import os
 import platform
 import socket
@@ -78,6 +89,16 @@ def design_text(model, queries, max_tokens):
     return text
 
 
+def compile_bytecode(root=ROOT):
+    """Write the bytecode cache (__pycache__, ignored by git) of the checkout at `root`, which a run
+    with PYTHONDONTWRITEBYTECODE set would otherwise leave unwritten; returns the packages compiled."""
+    packages = [path for path in sorted(root.iterdir()) if (path / "__init__.py").is_file()]
+    for package in packages:
+        if not compileall.compile_dir(package, quiet=1):
+            raise SystemExit(f"could not compile {package}")
+    return [package.name for package in packages]
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -110,8 +131,9 @@ def setup_django(env):
     call_command("migrate", verbosity=0)
 
 
-def worker_path_run(env, experiment, log, timeout=None):
-    """Seconds for `manage.py generate --wait` (from launch, and from the job's creation), and the job.
+def worker_path_run(env, experiment, log, timeout=None, root=ROOT):
+    """Seconds for `manage.py generate --wait` of the checkout at `root` (from launch, and from the
+    job's creation), and the job.
 
     The tiny random model now and then writes a NUL, which the platform stores as a failed answer
     (PostgreSQL cannot hold it), so `generate` may exit 1: what counts is that the job finished.
@@ -126,7 +148,7 @@ def worker_path_run(env, experiment, log, timeout=None):
     started = time.perf_counter()
     launched = time.time()
     subprocess.run([PYTHON, "manage.py", "generate", experiment.slug, "--backend", "vllm", "--wait"],
-                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, timeout=timeout)
+                   cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log, timeout=timeout)
     seconds = time.perf_counter() - started
     job = GenerationJob.objects.get(experiment=experiment)
     if job.is_active or job.done + job.failed != job.total:
@@ -135,6 +157,20 @@ def worker_path_run(env, experiment, log, timeout=None):
     if other.exists():
         raise SystemExit(f"job #{job.pk}: {other.count()} answers failed: {other.first().error}")
     return seconds, seconds - (job.created_at.timestamp() - launched), job
+
+
+def phases(job, seconds, after_start_up_s):
+    """Where a worker-path run's time went, from the job's timestamps (the command's and the
+    worker's clocks are this machine's): launch -> job created -> first claim -> last answer
+    written (the chunks: claims, engine, writes) -> job finished -> the command's exit."""
+    from django.db.models import Max
+
+    launched = job.created_at.timestamp() - (seconds - after_start_up_s)
+    written = job.answers.aggregate(last=Max("generated_at"))["last"].timestamp()
+    created, claimed, finished = (t.timestamp() for t in (job.created_at, job.started_at, job.finished_at))
+    return (f"start-up {created - launched:.2f}, planning and queueing {claimed - created:.2f}, "
+            f"chunks {written - claimed:.2f}, recount {finished - written:.2f}, "
+            f"end to exit {launched + seconds - finished:.2f} s")
 
 
 def direct_run(llm, requests):
@@ -201,15 +237,25 @@ def main():
     parser.add_argument("--queries", type=int, default=64, help="queries (x 8 variants = answers)")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved pairs of timed runs (at least 3)")
-    parser.add_argument("--chunk-sizes", default="256",
-                        help="GENERATION_CHUNK_SIZE values to run the worker path with, each every repeat (256: the default)")
+    parser.add_argument("--chunk-sizes", default="512",
+                        help="GENERATION_CHUNK_SIZE values to run the worker path with, each every repeat (512: the default)")
     parser.add_argument("--database-url", help="a PostgreSQL database of your own (default: a throwaway SQLite file)")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="another checkout (e.g. `git worktree add /tmp/main main`) whose `generate` is timed "
+                             "in every repeat too, against the same worker, in alternating order")
     parser.add_argument("--prefix-cache", action="store_true", help="also measure vLLM's prefix cache")
     parser.add_argument("--prefix-requests", type=int, default=64)
     args = parser.parse_args()
     if args.repeat < 3:
         parser.error("--repeat: at least 3, so that the spread means something")
 
+    compiled = compile_bytecode()
+    trees = {"this": ROOT}
+    if args.baseline:
+        trees["baseline"] = args.baseline.resolve()
+        if not (trees["baseline"] / "manage.py").is_file():
+            parser.error(f"--baseline: no manage.py in {trees['baseline']}")
+        compile_bytecode(trees["baseline"])
     workdir = Path(tempfile.mkdtemp(prefix="bench-generation-"))
     redis, broker = start_redis(workdir)
     env = {**os.environ,
@@ -245,27 +291,40 @@ def main():
         direct.generate(requests[:64])  # loads and warms up the direct engine; not timed
         print(f"machine: {machine()}; vllm {vllm.__version__}, tiny random Llama")
         print(f"workload: {len(requests)} answers (8 variants x {args.queries} queries), max_tokens {args.max_tokens}; "
-              f"database {env['DATABASE_URL'].split(':')[0]}, Redis and `manage.py worker` of this run's own")
+              f"database {env['DATABASE_URL'].split(':')[0]}, Redis and `manage.py worker` of this run's own; "
+              f"bytecode compiled ahead for {', '.join(compiled)}")
         sizes = [int(size) for size in args.chunk_sizes.split(",")]
-        ratios = {size: ([], []) for size in sizes}  # with and without the command's start-up
+        arms = [(tree, size) for size in sizes for tree in trees]
+        ratios = {arm: ([], []) for arm in arms}  # with and without the command's start-up
+        seconds = {arm: [] for arm in arms}
+        if args.baseline:
+            print(f"baseline: `generate` of {trees['baseline']} (its bytecode compiled too), against this "
+                  "checkout's worker; the two commands alternate which goes first")
         with log_path.open("a") as log:
             for repeat in range(1, args.repeat + 1):
                 direct_s, answers, tokens = direct_run(direct.llm, requests)
                 print(f"repeat {repeat}: direct {direct_s:6.2f} s ({answers / direct_s:6.1f} answers/s, "
                       f"{tokens / direct_s:7.0f} tokens/s); load average {os.getloadavg()[0]:.1f}", flush=True)
-                for size in sizes:  # the planner reads the chunk size from the command's environment
+                for tree, size in arms if repeat % 2 else arms[::-1]:
+                    # The planner reads the chunk size from the command's environment.
                     worker_s, after_start_up_s, job = worker_path_run(
-                        env | {"GENERATION_CHUNK_SIZE": str(size)}, experiment, log)
-                    ratios[size][0].append(direct_s / worker_s)
-                    ratios[size][1].append(direct_s / after_start_up_s)
-                    print(f"  worker path, chunks of {size:4d}: {worker_s:6.2f} s ({job.total / worker_s:6.1f} answers/s; "
-                          f"{job.failed} failed: output not storable)  ratio {ratios[size][0][-1]:.3f} "
-                          f"(without the command's start-up {ratios[size][1][-1]:.3f})", flush=True)
-        for size, (with_start_up, without) in ratios.items():
+                        env | {"GENERATION_CHUNK_SIZE": str(size)}, experiment, log, root=trees[tree])
+                    seconds[tree, size].append(worker_s)
+                    ratios[tree, size][0].append(direct_s / worker_s)
+                    ratios[tree, size][1].append(direct_s / after_start_up_s)
+                    print(f"  worker path{'' if tree == 'this' else ' (baseline)'}, chunks of {size:4d}: {worker_s:6.2f} s "
+                          f"({job.total / worker_s:6.1f} answers/s; {job.failed} failed: output not storable)  "
+                          f"ratio {ratios[tree, size][0][-1]:.3f} "
+                          f"(without the command's start-up {ratios[tree, size][1][-1]:.3f})\n"
+                          f"    {phases(job, worker_s, after_start_up_s)}", flush=True)
+        for (tree, size), (with_start_up, without) in ratios.items():
             median = statistics.median(with_start_up)
-            print(f"chunks of {size}: direct / worker path over {args.repeat} repeats: {spread(with_start_up)} "
-                  f"(goal >= {GOAL}: {'met' if median >= GOAL else 'NOT met'}); "
+            print(f"{'' if tree == 'this' else 'baseline, '}chunks of {size}: direct / worker path over {args.repeat} "
+                  f"repeats: {spread(with_start_up)} (goal >= {GOAL}: {'met' if median >= GOAL else 'NOT met'}); "
                   f"without the command's start-up: {spread(without)}")
+            if tree != "this":
+                print(f"  baseline's time / this checkout's, per repeat: "
+                      f"{spread([b / a for b, a in zip(seconds[tree, size], seconds['this', size])])}")
     finally:
         direct.close()
         if worker.poll() is None:

