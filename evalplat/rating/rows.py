@@ -166,9 +166,10 @@ def _item_sql(vendor):
            f"WHERE a.{_column(Assignment, 'public_id')} = %s AND a.{_column(Assignment, 'rater')} = %s")
 
 
-# Fields of a rater's own items that the views and the claim need.
+# Fields of a rater's own items that the views and the claim need (not expires_at: each timestamp
+# parsed is a measurable part of a submit, which reads every item of the rater's session).
 SESSION_FIELDS = ("public_id", "status", "kind", "cell", "query", "position", "is_gold", "gold_better",
-                  "issued_at", "finished_at", "expires_at")
+                  "issued_at", "finished_at")
 SESSION_ITEM = Columns(Assignment, "a", SESSION_FIELDS)
 
 
