@@ -33,13 +33,18 @@ factor of about (1 - rho).
 Fitted by EM (Dempster, Laird and Rubin 1977): the E-step moves both components of every rater
 one batched Newton step towards their modes at the current beta and gives each rater's
 posterior probability of clicking; the M-step refits the model with those probabilities
-as judgment weights.  Standard errors then treat the weights as
+as judgment weights.  While only the prior of the raters' discrimination still creeps (its
+empirical-Bayes sd moves by a few per cent per step for a dozen steps), the E-step's Newton steps
+are taken on each rater's quadratic log-likelihood from the last pass over the judgments, which
+is a few numbers per rater instead of a million rows; convergence is still only declared after
+passes over the judgments in which no rater moves.  Standard errors then treat the weights as
 known, corrected by Louis's formula for the mixture (`mixture_information`); the cluster-robust
 variance (clustered by rater among others) absorbs the rest.
 """
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import sparse
 
 from .model import fit_pairs
 from .robust import cluster_sums
@@ -59,6 +64,8 @@ MAX_STEP = 1.0
 POSTERIOR_TOL = 1e-4
 BETA_TOL = 1e-5
 RATER_TOL = 1e-4           # ...and the raters' own parameters less than this
+QUADRATIC_RADIUS = 0.1     # raters step on their quadratics within this distance of where those were taken...
+QUADRATIC_ETA = 0.01       # ...and the effects this close (in utility differences) to the effects there
 
 
 @dataclass
@@ -177,8 +184,8 @@ class _RaterModel:
             sums[:, self.groups] = np.add.reduceat(pieces, self.starts, axis=1)
         return sums.reshape(10, self.n_raters, self.n_outcomes)
 
-    def evaluate(self, theta, eta):
-        """Log posterior (up to a constant), gradient and Hessian of every rater at `theta`."""
+    def likelihood(self, theta, eta):
+        """Log-likelihood, its gradient and Hessian of every rater at `theta` (no prior)."""
         m = self.m
         logp, g_a, g_b, h_aa, h_bb, h_ab, s_d, s_ha, s_hb, ss_h = self._group_sums(theta, eta)
         h_a, h_b = h_aa + h_ab, h_ab + h_bb
@@ -203,21 +210,21 @@ class _RaterModel:
             curvature = gaps * np.cumsum(grad_t[:, ::-1], axis=1)[:, ::-1]
             hess[:, 2:, 2:] = np.einsum("rti,rtu,ruj->rij", jacobian, tt, jacobian) \
                 + curvature[:, :, None] * np.eye(m)[None]
-        deviation = theta - self.prior_mean
-        value = loglik - 0.5 * np.sum(self.prior_precision * deviation ** 2, axis=1)
-        grad = np.column_stack([grad_s, grad_g, np.einsum("rt,rtu->ru", grad_t, jacobian)]) \
-            - self.prior_precision * deviation
-        hess -= np.diag(self.prior_precision)[None]
-        return value, grad, hess
+        grad = np.column_stack([grad_s, grad_g, np.einsum("rt,rtu->ru", grad_t, jacobian)])
+        return loglik, grad, hess
 
-    def newton_step(self, theta, eta):
-        """One damped Newton step for every rater, and each rater's log marginal likelihood by
-        Laplace's approximation on the quadratic model at `theta`: exact at the mode, which
+    def newton_step(self, theta, loglik, grad, hess):
+        """One damped Newton step for every rater from the log-likelihood `loglik`, its gradient
+        and Hessian at `theta` (the prior is added here), and each rater's log marginal likelihood
+        by Laplace's approximation on the quadratic model at `theta`: exact at the mode, which
         repeated steps (one per EM iteration) reach.
 
         Returns the new parameters, the log marginal likelihoods and the largest step taken.
         """
-        value, grad, hess = self.evaluate(theta, eta)
+        deviation = theta - self.prior_mean
+        value = loglik - 0.5 * np.sum(self.prior_precision * deviation ** 2, axis=1)
+        grad = grad - self.prior_precision * deviation
+        hess = hess - np.diag(self.prior_precision)[None]
         negative = -hess
         values = np.linalg.eigvalsh(negative)
         # Away from the mode the log-likelihood in (s, u) need not be concave: a ridge makes the
@@ -225,7 +232,7 @@ class _RaterModel:
         ridge = np.maximum(1e-6 - values[:, 0], 0.0)
         negative = negative + ridge[:, None, None] * np.eye(self.k)[None]
         # One solve gives the step and (against the first unit vector) the variance of s_r.
-        right = np.zeros((self.n_raters, self.k, 2))
+        right = np.zeros((len(theta), self.k, 2))
         right[:, :, 0], right[:, 0, 1] = grad, 1.0
         solved = np.linalg.solve(negative, right)
         step, self.s_variance = solved[:, :, 0], solved[:, 0, 1]
@@ -257,7 +264,11 @@ class _RaterModel:
 class _Component:
     """One component's parameters and log marginal likelihood for every rater, stepped only
     where they still move: at a million judgments, evaluating every rater at every EM step cost
-    a minute, and after a few steps almost every rater has settled."""
+    a minute, and after a few steps almost every rater has settled.
+
+    Each evaluation also keeps every rater's log-likelihood as a quadratic around the point it
+    was evaluated at (value, gradient, Hessian: a few numbers per rater), which `step` can step
+    on instead of the judgments (see `fit_careless`)."""
 
     def __init__(self, model, start):
         self.model, self.theta = model, start.copy()
@@ -265,17 +276,51 @@ class _Component:
         self.s_variance = np.full(model.n_raters, DISCRIMINATION_SD ** 2)
         self.moving = np.ones(model.n_raters, dtype=bool)
         self.settled_everywhere = False     # the last step covered every rater and none moved
+        k = model.k
+        self.at = start.copy()              # where each rater's quadratic was taken
+        self.at_value, self.at_grad = np.zeros(model.n_raters), np.zeros((model.n_raters, k))
+        self.at_hess = np.zeros((model.n_raters, k, k))
 
-    def step(self, eta):
-        everyone = not self.moving.any()
-        raters = np.ones(self.model.n_raters, dtype=bool) if everyone else self.moving.copy()
-        part, rows = self.model.part(raters) if not raters.all() else (self.model, slice(None))
-        theta, log_marginal, moved = part.newton_step(self.theta[raters], eta[rows])
+    def step(self, eta, within=None):
+        """One Newton step; returns the largest move of a rater's parameters.
+
+        Without `within`, the raters still moving (every rater when none is) step on their
+        judgments.  With it, every rater steps on the quadratic of its last evaluation, except
+        those already further than within / 2 from where that was taken, which step on their
+        judgments (and so retake it): a step on the quadratic is as good as one on the judgments
+        near where it was taken, and steps shrink, so half the radius leaves room for the next."""
+        if within is None:
+            raters = self.moving.copy() if self.moving.any() else np.ones(self.model.n_raters, dtype=bool)
+        else:
+            raters = np.max(np.abs(self.theta - self.at), axis=1) > within / 2
+        moved = np.zeros(self.model.n_raters)
+        if raters.any():
+            part, rows = self.model.part(raters) if not raters.all() else (self.model, slice(None))
+            theta = self.theta[raters]
+            value, grad, hess = part.likelihood(theta, eta[rows])
+            self.at[raters], self.at_value[raters], self.at_grad[raters] = theta, value, grad
+            self.at_hess[raters] = hess
+            moved[raters] = self._take(raters, part.newton_step(theta, value, grad, hess), part.s_variance)
+        if within is not None and not raters.all():
+            quadratic = ~raters
+            d = self.theta[quadratic] - self.at[quadratic]
+            hess = self.at_hess[quadratic]
+            hess_d = np.einsum("rij,rj->ri", hess, d)
+            value = self.at_value[quadratic] + np.einsum("ri,ri->r", self.at_grad[quadratic] + 0.5 * hess_d, d)
+            stepped = self.model.newton_step(self.theta[quadratic], value, self.at_grad[quadratic] + hess_d, hess)
+            moved[quadratic] = self._take(quadratic, stepped, self.model.s_variance)
+        self.moving = moved > RATER_TOL
+        # A step on a quadratic is not one on the judgments: the next step on them covers every rater.
+        self.settled_everywhere = within is None and bool(raters.all() and not self.moving.any())
+        if within is not None:
+            self.moving[:] = True
+        return float(moved.max(initial=0.0))
+
+    def _take(self, raters, stepped, s_variance):
+        theta, log_marginal, moved = stepped
         self.theta[raters], self.log_marginal[raters] = theta, log_marginal
-        self.s_variance[raters] = part.s_variance
-        self.moving[:] = False
-        self.moving[np.flatnonzero(raters)[moved > RATER_TOL]] = True
-        self.settled_everywhere = bool(raters.all() and not self.moving.any())
+        self.s_variance[raters] = s_variance
+        return moved
 
 
 def clicker_posteriors(log_attentive, log_clicker):
@@ -343,22 +388,36 @@ def fit_careless(rows, rater, penalty=None):
     clicker_model = _RaterModel(rows.scale, lo[first[outcome_first]], hi[first[outcome_first]],
                                 rater[first[outcome_first]], n_raters, np.add.reduceat(counts, outcome_first).astype(float),
                                 prior_mean)
+    # How many of each rater's judgments each row holds: a row's weight is then one sparse
+    # product with the raters' attentive probabilities, not a pass over the judgments per step.
+    rater_rows = sparse.csr_matrix((np.ones(len(rater)), (inverse, rater)), shape=(n_rows, n_raters))
     start = np.tile(prior_mean, (n_raters, 1))
     attentive, clicker = _Component(model, start), _Component(clicker_model, start)
     share, posterior, converged = 0.0, np.zeros(n_raters), False
     discrimination_sd = DISCRIMINATION_SD
     no_answers = np.zeros(len(outcome_first))
+    creeping, taken_at, last_move = False, None, np.inf
     for iteration in range(1, MAX_EM_STEPS + 1):
-        eta = (rows.x @ fit.beta)[row_of]
         # The raters' own parameters take one Newton step per EM iteration (an ECM step,
         # Meng and Rubin 1993): fitting them to convergence each time cost most of the EM.
         # A settled rater is left alone until every rater has settled, then all are checked
         # once more at the current effects; the clickers' side does not depend on them.
-        attentive.step(eta)
+        # While only the spread's prior creeps (below), every rater moves a little per step,
+        # and the step is taken on each rater's quadratic from the last pass over the
+        # judgments, as long as it stays within QUADRATIC_RADIUS of where that was taken
+        # and the effects moved the utility differences less than QUADRATIC_ETA since.
+        eta = (rows.x @ fit.beta)[row_of]
+        shift = np.inf if taken_at is None else np.max(np.abs(rows.x @ (fit.beta - taken_at)), initial=0.0)
+        if creeping and last_move < QUADRATIC_RADIUS and shift < QUADRATIC_ETA:
+            attentive.step(eta, within=QUADRATIC_RADIUS)
+        else:
+            everyone = not attentive.moving.any() or attentive.moving.all()
+            move = attentive.step(eta)
+            last_move, taken_at = (move, fit.beta) if everyone else (np.inf, None)
         if not clicker.settled_everywhere:
             clicker.step(no_answers)
         new_posterior, share = clicker_posteriors(attentive.log_marginal, clicker.log_marginal)
-        rows.weight = np.bincount(inverse, weights=1.0 - new_posterior[rater], minlength=n_rows)
+        rows.weight = rater_rows @ (1.0 - new_posterior)
         previous = fit.beta
         fit = fit_pairs(rows, penalty=penalty, start=fit.params)
         # Empirical Bayes for how much attentive raters' discrimination varies: the
@@ -370,7 +429,8 @@ def fit_careless(rows, rater, penalty=None):
         spread = float(np.sqrt(np.sum(weight * (attentive.theta[:, 0] ** 2 + attentive.s_variance))
                                / max(weight.sum(), 1e-12)))
         spread = float(np.clip(spread, *DISCRIMINATION_SD_LIMITS))
-        if abs(spread - discrimination_sd) > SD_TOL:
+        creeping = abs(spread - discrimination_sd) > SD_TOL
+        if creeping:
             discrimination_sd = spread
             model.set_discrimination_sd(spread)
             clicker_model.set_discrimination_sd(spread)
