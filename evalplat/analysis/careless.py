@@ -47,7 +47,6 @@ import numpy as np
 from scipy import sparse
 
 from .model import fit_pairs
-from .robust import cluster_sums
 
 SHARE_PRIOR = (1.0, 4.0)   # Beta(a, b) on the share of random clickers
 SHARE_LIMITS = (1e-6, 1 - 1e-6)
@@ -78,6 +77,7 @@ class CarelessFit:
     iterations: int
     converged: bool
     discrimination: np.ndarray  # each rater's a_r in the attentive component
+    row_counts: object          # sparse rows x raters: how many of each rater's judgments each model row holds
 
 
 def _logistic(z):
@@ -449,7 +449,7 @@ def fit_careless(rows, rater, penalty=None):
     pooled = (posterior @ clickers / posterior.sum()) if posterior.sum() > 1e-12 else clickers.mean(axis=0)
     return CarelessFit(fit=fit, share=share, rater_careless=posterior, clicker_distribution=pooled,
                        weight=1.0 - posterior[rater], iterations=iteration, converged=converged,
-                       discrimination=np.exp(attentive.theta[:, 0]))
+                       discrimination=np.exp(attentive.theta[:, 0]), row_counts=rater_rows)
 
 
 def _bounded_loss(complete, missing):
@@ -469,9 +469,12 @@ def _bounded_loss(complete, missing):
     return root @ ((directions * kept) @ directions.T) @ root
 
 
-def mixture_information(careless, information, judgment_scores, rater, p):
-    """Observed information of the marginal mixture likelihood and per-judgment scores, in the
-    parameters (model parameters, logit attentive share).
+def mixture_information(careless, information, row_scores, rater, p):
+    """Observed information of the marginal mixture likelihood in the parameters (model
+    parameters, logit attentive share), and each judgment's score for the share.
+
+    `row_scores` are the scores of the model rows `careless` was fitted to (a judgment's score
+    is its row's); a judgment's score for the model parameters is its row's times its weight.
 
     Louis (1982): observed = complete-data information - sum_r w_r (1 - w_r) d_r d_r^T with
     d_r the difference between the rater's complete-data scores as attentive and as clicker (a
@@ -491,7 +494,7 @@ def mixture_information(careless, information, judgment_scores, rater, p):
     complete = np.zeros((q_dim + 1, q_dim + 1))
     complete[:q_dim, :q_dim] = information
     complete[q_dim, q_dim] = share_info
-    difference = np.column_stack([cluster_sums(judgment_scores, rater, n_raters), np.ones(n_raters)])
+    difference = np.column_stack([careless.row_counts.T @ row_scores, np.ones(n_raters)])
     # Only the effects' part: a rater's position bias and thresholds are the rater's own in the
     # mixture (they are the same in both components), so the global ones' scores are no
     # difference between being attentive and clicking.  Keeping them (a position-biased rater's
@@ -500,11 +503,7 @@ def mixture_information(careless, information, judgment_scores, rater, p):
     difference[:, p] = 0.0
     missing = (difference * (w * (1 - w))[:, None]).T @ difference
     observed = _bounded_loss(complete, missing)
-    counts = np.bincount(rater, minlength=n_raters)
-    # Written in place: a million judgments' scores are a few hundred MB per copy.
-    scores = np.empty((len(rater), q_dim + 1))
-    np.multiply(judgment_scores, w[rater][:, None], out=scores[:, :q_dim])
-    scores[:, q_dim] = ((w - attentive_share) / np.maximum(counts, 1))[rater]
     if np.any(np.linalg.eigvalsh(observed) <= 0):
         return None
-    return observed, scores
+    counts = np.bincount(rater, minlength=n_raters)
+    return observed, ((w - attentive_share) / np.maximum(counts, 1))[rater]

@@ -150,13 +150,20 @@ def estimate_effects(dummies, judgments, settings=Settings(), start=None, factor
         fit = fit_pairs(rows, penalty=penalty, start=start)
         weight = np.ones(len(judgments))
     _, _, _, row_scores = loglik_grad_hess(rows, fit.params, p, penalty, want_hessian=False, want_scores=True)
-    judgment_scores = row_scores[rows.inverse]
-    weighted_scores = scores = judgment_scores * weight[:, None]
+    # One array of a million judgments' scores (a few hundred MB), written in place: each
+    # judgment's weighted scores for the model parameters, then (with clickers) its score for
+    # the share of them.
+    q_dim = row_scores.shape[1]
+    all_scores = np.empty((len(judgments), q_dim + 1))
+    weighted_scores = scores = all_scores[:, :q_dim]
+    weighted_scores[:] = row_scores[rows.inverse]
+    weighted_scores *= weight[:, None]
     information = fit.information
     if careless is not None:
-        mixture = mixture_information(careless, fit.information, judgment_scores, judgments.rater, p)
+        mixture = mixture_information(careless, fit.information, row_scores, judgments.rater, p)
         if mixture is not None:
-            information, scores = mixture
+            information, all_scores[:, q_dim] = mixture
+            scores = all_scores
     robust = two_way_cluster_covariance(information, scores, judgments.query, judgments.rater)
     full_covariance = np.linalg.inv(information)
     model_covariance = full_covariance
