@@ -18,6 +18,7 @@ from .separation import find_separation
 # Below this many query (or rater) clusters, cluster-robust errors are themselves too noisy to
 # lead with; the model-based errors are used and the report says so.
 MIN_CLUSTERS = 5
+SCORE_SLICE = 65536   # judgments' scores are gathered this many at a time
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,11 @@ def estimate_effects(dummies, judgments, settings=Settings(), start=None, factor
     q_dim = row_scores.shape[1]
     all_scores = np.empty((len(judgments), q_dim + 1))
     weighted_scores = scores = all_scores[:, :q_dim]
-    weighted_scores[:] = row_scores[rows.inverse]
-    weighted_scores *= weight[:, None]
+    # In slices: a million judgments' gathered rows at once were one more array of 200 MB to
+    # page in (0.38 s at 1M; 0.1 s in slices that stay in the cache).
+    for start in range(0, len(judgments), SCORE_SLICE):
+        part = slice(start, start + SCORE_SLICE)
+        np.multiply(row_scores[rows.inverse[part]], weight[part, None], out=weighted_scores[part])
     information = fit.information
     if careless is not None:
         mixture = mixture_information(careless, fit.information, row_scores, judgments.rater, p)
