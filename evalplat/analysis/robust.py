@@ -39,13 +39,24 @@ def cluster_sums(scores, codes, n_groups):
 
 
 def _meat(scores, cluster):
-    """Sum over clusters of (sum of the cluster's scores) outer itself, with G/(G-1)."""
-    present = np.bincount(cluster) > 0
-    codes = (np.cumsum(present) - 1)[cluster]
-    groups = int(present.sum())
-    sums = cluster_sums(scores, codes, groups)
+    """Sum over clusters of (sum of the cluster's scores) outer itself, with G/(G-1).
+
+    When most clusters hold one judgment (query x rater pairs: a rater seldom sees a query
+    twice), that is every judgment's own outer product plus, for the few clusters of several,
+    their sums' outer products less their members' own: a million clusters' sums were an
+    array as large as the scores, written in random order, and cost 0.4 s at 1M judgments."""
+    counts = np.bincount(cluster)
+    groups = int(np.count_nonzero(counts))
     factor = groups / (groups - 1) if groups > 1 else 1.0
-    return factor * (sums.T @ sums)   # not (factor * sums.T) @ sums: numpy multiplies that transposed copy 10x slower
+    # Products as factor * (S^T S), not (factor * S^T) @ S: numpy multiplies that transposed copy 10x slower.
+    if groups > len(cluster) // 2:
+        several = counts > 1
+        shared = several[cluster]
+        members = scores[shared]
+        sums = cluster_sums(members, (np.cumsum(several) - 1)[cluster[shared]], int(several.sum()))
+        return factor * (scores.T @ scores + sums.T @ sums - members.T @ members)
+    sums = cluster_sums(scores, (np.cumsum(counts > 0) - 1)[cluster], groups)
+    return factor * (sums.T @ sums)
 
 
 def _clip_to_psd(matrix):
