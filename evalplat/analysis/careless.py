@@ -291,16 +291,17 @@ class _Component:
         self.at_value, self.at_grad = np.zeros(model.n_raters), np.zeros((model.n_raters, k))
         self.at_hess = np.zeros((model.n_raters, k, k))
 
-    def step(self, eta, within=None):
+    def step(self, eta, within=None, everyone=False):
         """One Newton step; returns the largest move of a rater's parameters.
 
-        Without `within`, the raters still moving (every rater when none is) step on their
-        judgments.  With it, every rater steps on the quadratic of its last evaluation, except
+        Without `within`, the raters still moving (every rater when none is, or when asked
+        for `everyone`) step on their judgments.  With it, every rater steps on the quadratic of its last evaluation, except
         those already further than within / 2 from where that was taken, which step on their
         judgments (and so retake it): a step on the quadratic is as good as one on the judgments
         near where it was taken, and steps shrink, so half the radius leaves room for the next."""
         if within is None:
-            raters = self.moving.copy() if self.moving.any() else np.ones(self.model.n_raters, dtype=bool)
+            raters = self.moving.copy() if self.moving.any() and not everyone else \
+                np.ones(self.model.n_raters, dtype=bool)
         else:
             raters = np.max(np.abs(self.theta - self.at), axis=1) > within / 2
         moved = np.zeros(self.model.n_raters)
@@ -475,9 +476,13 @@ def fit_careless(rows, rater, penalty=None):
         if creeping and last_move < QUADRATIC_RADIUS and shift < QUADRATIC_ETA:
             attentive.step(eta, within=QUADRATIC_RADIUS)
         else:
-            everyone = not attentive.moving.any() or attentive.moving.all()
-            move = attentive.step(eta)
-            last_move, taken_at = (move, fit.beta) if everyone else (np.inf, None)
+            # While most raters move, all step (the settled ones by less than RATER_TOL): that
+            # costs no more than cutting the rows of the few out, and retakes every quadratic
+            # (at 3M judgments a handful of raters settle at once, and steps on the quadratics
+            # need them all taken at the same effects).
+            everyone = not attentive.moving.any() or attentive.moving.mean() > 0.5
+            last_move = attentive.step(eta, everyone=everyone)
+            last_move, taken_at = (last_move, fit.beta) if everyone else (np.inf, None)
         if not clicker.settled_everywhere:
             clicker.step(no_answers)
         new_posterior, share = clicker_posteriors(attentive.log_marginal, clicker.log_marginal)
