@@ -295,10 +295,11 @@ class _Component:
         """One Newton step; returns the largest move of a rater's parameters.
 
         Without `within`, the raters still moving (every rater when none is, or when asked
-        for `everyone`) step on their judgments.  With it, every rater steps on the quadratic of its last evaluation, except
-        those already further than within / 2 from where that was taken, which step on their
-        judgments (and so retake it): a step on the quadratic is as good as one on the judgments
-        near where it was taken, and steps shrink, so half the radius leaves room for the next."""
+        for `everyone`) step on their judgments.  With it, every rater steps on the quadratic of
+        its last evaluation, except those already further than within / 2 from where that was
+        taken, which step on their judgments (and so retake it): a step on the quadratic is as
+        good as one on the judgments near where it was taken, and steps shrink, so half the
+        radius leaves room for the next."""
         if within is None:
             raters = self.moving.copy() if self.moving.any() and not everyone else \
                 np.ones(self.model.n_raters, dtype=bool)
@@ -366,27 +367,35 @@ def clicker_posteriors(log_attentive, log_clicker):
                  + (a - 1) / mode ** 2 + (b - 1) / (1 - mode) ** 2)
     spread = SHARE_SPAN / np.sqrt(max(curvature, 1e-12))
     grid = np.linspace(max(mode - spread, SHARE_LIMITS[0]), min(mode + spread, SHARE_LIMITS[1]), SHARE_POINTS)
-    prior = (a - 1) * np.log(grid) + (b - 1) * np.log1p(-grid)
-    series = _SharePowerSeries(attentive, difference, mode, grid)
-    if series.terms is None:
-        rho = grid[:, None]
-        clicking = rho * clicker[None, :]
-        either = clicking + (1 - rho) * attentive[None, :]
-        log_density = np.sum(np.log(either), axis=1) + prior
-        density = np.exp(log_density - log_density.max())
-        density /= density.sum()
-        clicking /= either
-        return density @ clicking, float(density @ grid)
-    log_density = series.log_likelihood() + prior
+    sums = _SharePowerSeries(attentive, clicker, mode, grid)
+    if sums.terms is None:
+        sums = _GridSums(attentive, clicker, grid)
+    log_density = sums.log_likelihood() + (a - 1) * np.log(grid) + (b - 1) * np.log1p(-grid)
     density = np.exp(log_density - log_density.max())
     density /= density.sum()
-    return clicker * series.mean_inverse(density * grid), float(density @ grid)
+    return sums.clicking(density), float(density @ grid)
+
+
+class _GridSums:
+    """sum_r log(rho m_c + (1 - rho) m_a) at each grid point, and each rater's posterior mean of
+    rho m_c / (rho m_c + (1 - rho) m_a) under grid weights, summed point by point."""
+
+    def __init__(self, attentive, clicker, grid):
+        rho = grid[:, None]
+        self.share_clicking = rho * clicker[None, :]
+        self.either = self.share_clicking + (1 - rho) * attentive[None, :]
+
+    def log_likelihood(self):
+        return np.sum(np.log(self.either), axis=1)
+
+    def clicking(self, density):
+        return density @ (self.share_clicking / self.either)
 
 
 class _SharePowerSeries:
-    """sum_r log(a_r + rho d_r) on the grid, and each rater's sum_j w_j / (a_r + rho_j d_r),
-    as power series in rho - mode: O(raters + grid points) per series term instead of
-    O(raters x grid points), where the grid is narrow (thousands of raters).
+    """`_GridSums` as power series in rho - mode, for a narrow grid (thousands of raters):
+    O(raters + grid points) per series term instead of O(raters x grid points).  With
+    a_r = m_a, d_r = m_c - m_a, rho m_c + (1 - rho) m_a = a_r + rho d_r.
 
     With e_r = a_r + mode d_r and q_r = d_r / e_r, log(a_r + rho d_r) = log e_r + log(1 + q_r
     (rho - mode)), whose series sum_k (-1)^(k+1) (q_r (rho - mode))^k / k needs only the power
@@ -394,12 +403,14 @@ class _SharePowerSeries:
     |q_r (rho - mode)|^k is below SERIES_TOL; `terms` is None where that is over
     SERIES_RATIO (a wide grid: few raters), and the sums are then taken directly."""
 
-    def __init__(self, attentive, difference, mode, grid):
+    def __init__(self, attentive, clicker, mode, grid):
+        self.clicker, difference = clicker, clicker - attentive
         self.at = attentive + mode * difference
         # Both factors scaled by the grid's half-width, so that no power overflows (q_r can be
         # 1e6 where the mode is near 0, and then the grid is as narrow).
         width = max(float(np.max(np.abs(grid - mode))), 1e-300)
         self.q, self.offset = difference / self.at * width, (grid - mode) / width
+        self.grid = grid
         ratio = float(np.max(np.abs(self.q), initial=0.0))
         self.terms = (None if ratio > SERIES_RATIO else
                       max(1, int(np.ceil(np.log(SERIES_TOL) / np.log(max(ratio, 1e-300))))))
@@ -413,14 +424,15 @@ class _SharePowerSeries:
             total += (1 if k % 2 else -1) * (power.sum() / k) * offset_power
         return total
 
-    def mean_inverse(self, weight):
-        """Each rater's sum_j weight_j / (a_r + rho_j d_r) (Horner in -q_r)."""
+    def clicking(self, density):
+        """Each rater's m_c sum_j density_j rho_j / (a_r + rho_j d_r) (Horner in -q_r)."""
+        weight = density * self.grid
         moments = [weight @ self.offset ** k for k in range(self.terms + 1)]
         total = np.full(len(self.q), moments[-1])
         for moment in moments[-2::-1]:
             total *= -self.q
             total += moment
-        return total / self.at
+        return self.clicker * (total / self.at)
 
 
 def fit_careless(rows, rater, penalty=None):
