@@ -33,21 +33,26 @@ factor of about (1 - rho).
 Fitted by EM (Dempster, Laird and Rubin 1977): the E-step moves both components of every rater
 one batched Newton step towards their modes at the current beta and gives each rater's
 posterior probability of clicking; the M-step refits the model with those probabilities
-as judgment weights.  Standard errors then treat the weights as
+as judgment weights.  While only the prior of the raters' discrimination still creeps (its
+empirical-Bayes sd moves by a few per cent per step for a dozen steps), the E-step's Newton steps
+are taken on each rater's quadratic log-likelihood from the last pass over the judgments, which
+is a few numbers per rater instead of a million rows; convergence is still only declared after
+passes over the judgments in which no rater moves.  Standard errors then treat the weights as
 known, corrected by Louis's formula for the mixture (`mixture_information`); the cluster-robust
 variance (clustered by rater among others) absorbs the rest.
 """
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import sparse
 
 from .model import fit_pairs
-from .robust import cluster_sums
 
 SHARE_PRIOR = (1.0, 4.0)   # Beta(a, b) on the share of random clickers
 SHARE_LIMITS = (1e-6, 1 - 1e-6)
 SHARE_POINTS = 201         # the share is integrated out on this many points...
 SHARE_SPAN = 10.0          # ...over its posterior mode +- this many posterior SDs
+SERIES_RATIO, SERIES_TOL = 0.5, 1e-17   # the grid sums by power series when it is narrow (see _SharePowerSeries)
 MAX_EM_STEPS = 200
 DISCRIMINATION_SD = 0.4    # an attentive rater's log a_r ~ N(0, sd^2) to start with; then estimated...
 DISCRIMINATION_SD_LIMITS = (0.1, 1.0)   # ...within these limits
@@ -55,10 +60,13 @@ SD_TOL = 3e-3
 MAX_MISSING = 0.5          # the mixture's Louis correction removes at most this share of information
 NUISANCE_SD = 1.0          # g_r ~ N(gamma, sd^2), u_r ~ N(u, sd^2)
 MAX_STEP = 1.0
+RIDGE_FLOOR = 1e-6         # a rater's -H is ridged up to at least this smallest eigenvalue
 # Posteriors that move less than this between EM steps (and effects less than BETA_TOL) are converged.
 POSTERIOR_TOL = 1e-4
 BETA_TOL = 1e-5
 RATER_TOL = 1e-4           # ...and the raters' own parameters less than this
+QUADRATIC_RADIUS = 0.1     # raters step on their quadratics within this distance of where those were taken...
+QUADRATIC_ETA = 0.01       # ...and the effects this close (in utility differences) to the effects there
 
 
 @dataclass
@@ -71,6 +79,7 @@ class CarelessFit:
     iterations: int
     converged: bool
     discrimination: np.ndarray  # each rater's a_r in the attentive component
+    row_counts: object          # sparse rows x raters: how many of each rater's judgments each model row holds
 
 
 def _logistic(z):
@@ -177,8 +186,8 @@ class _RaterModel:
             sums[:, self.groups] = np.add.reduceat(pieces, self.starts, axis=1)
         return sums.reshape(10, self.n_raters, self.n_outcomes)
 
-    def evaluate(self, theta, eta):
-        """Log posterior (up to a constant), gradient and Hessian of every rater at `theta`."""
+    def likelihood(self, theta, eta):
+        """Log-likelihood, its gradient and Hessian of every rater at `theta` (no prior)."""
         m = self.m
         logp, g_a, g_b, h_aa, h_bb, h_ab, s_d, s_ha, s_hb, ss_h = self._group_sums(theta, eta)
         h_a, h_b = h_aa + h_ab, h_ab + h_bb
@@ -198,38 +207,46 @@ class _RaterModel:
         hess[:, 0, 1] = hess[:, 1, 0] = h_sg
         hess[:, 1, 1] = h_gg
         if m:
-            hess[:, :2, 2:] = np.einsum("rxt,rtu->rxu", np.stack([cross_s, cross_g], axis=1), jacobian)
+            hess[:, :2, 2:] = np.stack([cross_s, cross_g], axis=1) @ jacobian
             hess[:, 2:, :2] = np.transpose(hess[:, :2, 2:], (0, 2, 1))
             curvature = gaps * np.cumsum(grad_t[:, ::-1], axis=1)[:, ::-1]
-            hess[:, 2:, 2:] = np.einsum("rti,rtu,ruj->rij", jacobian, tt, jacobian) \
+            hess[:, 2:, 2:] = np.transpose(jacobian, (0, 2, 1)) @ tt @ jacobian \
                 + curvature[:, :, None] * np.eye(m)[None]
-        deviation = theta - self.prior_mean
-        value = loglik - 0.5 * np.sum(self.prior_precision * deviation ** 2, axis=1)
-        grad = np.column_stack([grad_s, grad_g, np.einsum("rt,rtu->ru", grad_t, jacobian)]) \
-            - self.prior_precision * deviation
-        hess -= np.diag(self.prior_precision)[None]
-        return value, grad, hess
+        grad = np.column_stack([grad_s, grad_g, np.einsum("rt,rtu->ru", grad_t, jacobian)])
+        return loglik, grad, hess
 
-    def newton_step(self, theta, eta):
-        """One damped Newton step for every rater, and each rater's log marginal likelihood by
-        Laplace's approximation on the quadratic model at `theta`: exact at the mode, which
+    def newton_step(self, theta, loglik, grad, hess):
+        """One damped Newton step for every rater from the log-likelihood `loglik`, its gradient
+        and Hessian at `theta` (the prior is added here), and each rater's log marginal likelihood
+        by Laplace's approximation on the quadratic model at `theta`: exact at the mode, which
         repeated steps (one per EM iteration) reach.
 
         Returns the new parameters, the log marginal likelihoods and the largest step taken.
         """
-        value, grad, hess = self.evaluate(theta, eta)
+        deviation = theta - self.prior_mean
+        value = loglik - 0.5 * np.sum(self.prior_precision * deviation ** 2, axis=1)
+        grad = grad - self.prior_precision * deviation
+        hess = hess - np.diag(self.prior_precision)[None]
         negative = -hess
-        values = np.linalg.eigvalsh(negative)
         # Away from the mode the log-likelihood in (s, u) need not be concave: a ridge makes the
         # step an ascent direction; the marginal uses the curvature the ridge adds too.
-        ridge = np.maximum(1e-6 - values[:, 0], 0.0)
-        negative = negative + ridge[:, None, None] * np.eye(self.k)[None]
+        eye = np.eye(self.k)[None]
+        try:
+            # Near the modes no rater needs one (every -H_r is positive definite with room to
+            # spare), and the log-determinants come from Cholesky factors at a sixth of the
+            # cost of eigenvalues.
+            np.linalg.cholesky(negative - RIDGE_FLOOR * eye)
+            logdet = 2 * np.sum(np.log(np.diagonal(np.linalg.cholesky(negative), axis1=1, axis2=2)), axis=1)
+        except np.linalg.LinAlgError:
+            values = np.linalg.eigvalsh(negative)
+            ridge = np.maximum(RIDGE_FLOOR - values[:, 0], 0.0)
+            negative = negative + ridge[:, None, None] * eye
+            logdet = np.sum(np.log(values + ridge[:, None]), axis=1)
         # One solve gives the step and (against the first unit vector) the variance of s_r.
-        right = np.zeros((self.n_raters, self.k, 2))
+        right = np.zeros((len(theta), self.k, 2))
         right[:, :, 0], right[:, 0, 1] = grad, 1.0
         solved = np.linalg.solve(negative, right)
         step, self.s_variance = solved[:, :, 0], solved[:, 0, 1]
-        logdet = np.sum(np.log(values + ridge[:, None]), axis=1)
         log_marginal = (value + 0.5 * np.einsum("rk,rk->r", grad, step) + 0.5 * self.k * np.log(2 * np.pi)
                         - 0.5 * logdet + 0.5 * np.sum(np.log(self.prior_precision / (2 * np.pi))))
         # A rater's parameters are log-scale: a step of more than MAX_STEP could overflow exp().
@@ -257,7 +274,11 @@ class _RaterModel:
 class _Component:
     """One component's parameters and log marginal likelihood for every rater, stepped only
     where they still move: at a million judgments, evaluating every rater at every EM step cost
-    a minute, and after a few steps almost every rater has settled."""
+    a minute, and after a few steps almost every rater has settled.
+
+    Each evaluation also keeps every rater's log-likelihood as a quadratic around the point it
+    was evaluated at (value, gradient, Hessian: a few numbers per rater), which `step` can step
+    on instead of the judgments (see `fit_careless`)."""
 
     def __init__(self, model, start):
         self.model, self.theta = model, start.copy()
@@ -265,17 +286,53 @@ class _Component:
         self.s_variance = np.full(model.n_raters, DISCRIMINATION_SD ** 2)
         self.moving = np.ones(model.n_raters, dtype=bool)
         self.settled_everywhere = False     # the last step covered every rater and none moved
+        k = model.k
+        self.at = start.copy()              # where each rater's quadratic was taken
+        self.at_value, self.at_grad = np.zeros(model.n_raters), np.zeros((model.n_raters, k))
+        self.at_hess = np.zeros((model.n_raters, k, k))
 
-    def step(self, eta):
-        everyone = not self.moving.any()
-        raters = np.ones(self.model.n_raters, dtype=bool) if everyone else self.moving.copy()
-        part, rows = self.model.part(raters) if not raters.all() else (self.model, slice(None))
-        theta, log_marginal, moved = part.newton_step(self.theta[raters], eta[rows])
+    def step(self, eta, within=None, everyone=False):
+        """One Newton step; returns the largest move of a rater's parameters.
+
+        Without `within`, the raters still moving (every rater when none is, or when asked
+        for `everyone`) step on their judgments.  With it, every rater steps on the quadratic of
+        its last evaluation, except those already further than within / 2 from where that was
+        taken, which step on their judgments (and so retake it): a step on the quadratic is as
+        good as one on the judgments near where it was taken, and steps shrink, so half the
+        radius leaves room for the next."""
+        if within is None:
+            raters = self.moving.copy() if self.moving.any() and not everyone else \
+                np.ones(self.model.n_raters, dtype=bool)
+        else:
+            raters = np.max(np.abs(self.theta - self.at), axis=1) > within / 2
+        moved = np.zeros(self.model.n_raters)
+        if raters.any():
+            part, rows = self.model.part(raters) if not raters.all() else (self.model, slice(None))
+            theta = self.theta[raters]
+            value, grad, hess = part.likelihood(theta, eta[rows])
+            self.at[raters], self.at_value[raters], self.at_grad[raters] = theta, value, grad
+            self.at_hess[raters] = hess
+            moved[raters] = self._take(raters, part.newton_step(theta, value, grad, hess), part.s_variance)
+        if within is not None and not raters.all():
+            quadratic = ~raters
+            d = self.theta[quadratic] - self.at[quadratic]
+            hess = self.at_hess[quadratic]
+            hess_d = np.einsum("rij,rj->ri", hess, d)
+            value = self.at_value[quadratic] + np.einsum("ri,ri->r", self.at_grad[quadratic] + 0.5 * hess_d, d)
+            stepped = self.model.newton_step(self.theta[quadratic], value, self.at_grad[quadratic] + hess_d, hess)
+            moved[quadratic] = self._take(quadratic, stepped, self.model.s_variance)
+        self.moving = moved > RATER_TOL
+        # A step on a quadratic is not one on the judgments: the next step on them covers every rater.
+        self.settled_everywhere = within is None and bool(raters.all() and not self.moving.any())
+        if within is not None:
+            self.moving[:] = True
+        return float(moved.max(initial=0.0))
+
+    def _take(self, raters, stepped, s_variance):
+        theta, log_marginal, moved = stepped
         self.theta[raters], self.log_marginal[raters] = theta, log_marginal
-        self.s_variance[raters] = part.s_variance
-        self.moving[:] = False
-        self.moving[np.flatnonzero(raters)[moved > RATER_TOL]] = True
-        self.settled_everywhere = bool(raters.all() and not self.moving.any())
+        self.s_variance[raters] = s_variance
+        return moved
 
 
 def clicker_posteriors(log_attentive, log_clicker):
@@ -285,7 +342,9 @@ def clicker_posteriors(log_attentive, log_clicker):
     The share's log posterior sum_r log(rho m_c + (1 - rho) m_a) + log Beta(rho) is concave, so
     its mode is found by bisection on the derivative, and the integral is a SHARE_POINTS-point
     rule over the mode +- SHARE_SPAN posterior SDs (all of (0, 1) when that is wider): a fixed
-    fine grid cost seconds per EM step at 25,000 raters, where the posterior is 0.002 wide."""
+    fine grid cost seconds per EM step at 25,000 raters, where the posterior is 0.002 wide; on
+    such a narrow grid the sums over raters and points are power series (`_SharePowerSeries`,
+    a tenth of the time, equal to 1e-15)."""
     a, b = SHARE_PRIOR
     top = np.maximum(log_attentive, log_clicker)
     clicker, attentive = np.exp(log_clicker - top), np.exp(log_attentive - top)
@@ -308,14 +367,72 @@ def clicker_posteriors(log_attentive, log_clicker):
                  + (a - 1) / mode ** 2 + (b - 1) / (1 - mode) ** 2)
     spread = SHARE_SPAN / np.sqrt(max(curvature, 1e-12))
     grid = np.linspace(max(mode - spread, SHARE_LIMITS[0]), min(mode + spread, SHARE_LIMITS[1]), SHARE_POINTS)
-    rho = grid[:, None]
-    clicking = rho * clicker[None, :]
-    either = clicking + (1 - rho) * attentive[None, :]
-    log_density = np.sum(np.log(either), axis=1) + (a - 1) * np.log(grid) + (b - 1) * np.log1p(-grid)
+    sums = _SharePowerSeries(attentive, clicker, mode, grid)
+    if sums.terms is None:
+        sums = _GridSums(attentive, clicker, grid)
+    log_density = sums.log_likelihood() + (a - 1) * np.log(grid) + (b - 1) * np.log1p(-grid)
     density = np.exp(log_density - log_density.max())
     density /= density.sum()
-    clicking /= either
-    return density @ clicking, float(density @ grid)
+    return sums.clicking(density), float(density @ grid)
+
+
+class _GridSums:
+    """sum_r log(rho m_c + (1 - rho) m_a) at each grid point, and each rater's posterior mean of
+    rho m_c / (rho m_c + (1 - rho) m_a) under grid weights, summed point by point."""
+
+    def __init__(self, attentive, clicker, grid):
+        rho = grid[:, None]
+        self.share_clicking = rho * clicker[None, :]
+        self.either = self.share_clicking + (1 - rho) * attentive[None, :]
+
+    def log_likelihood(self):
+        return np.sum(np.log(self.either), axis=1)
+
+    def clicking(self, density):
+        return density @ (self.share_clicking / self.either)
+
+
+class _SharePowerSeries:
+    """`_GridSums` as power series in rho - mode, for a narrow grid (thousands of raters):
+    O(raters + grid points) per series term instead of O(raters x grid points).  With
+    a_r = m_a, d_r = m_c - m_a, rho m_c + (1 - rho) m_a = a_r + rho d_r.
+
+    With e_r = a_r + mode d_r and q_r = d_r / e_r, log(a_r + rho d_r) = log e_r + log(1 + q_r
+    (rho - mode)), whose series sum_k (-1)^(k+1) (q_r (rho - mode))^k / k needs only the power
+    sums sum_r q_r^k; likewise 1 / (1 + q_r (rho - mode)).  Terms are taken until the largest
+    |q_r (rho - mode)|^k is below SERIES_TOL; `terms` is None where that is over
+    SERIES_RATIO (a wide grid: few raters), and the sums are then taken directly."""
+
+    def __init__(self, attentive, clicker, mode, grid):
+        self.clicker, difference = clicker, clicker - attentive
+        self.at = attentive + mode * difference
+        # Both factors scaled by the grid's half-width, so that no power overflows (q_r can be
+        # 1e6 where the mode is near 0, and then the grid is as narrow).
+        width = max(float(np.max(np.abs(grid - mode))), 1e-300)
+        self.q, self.offset = difference / self.at * width, (grid - mode) / width
+        self.grid = grid
+        ratio = float(np.max(np.abs(self.q), initial=0.0))
+        self.terms = (None if ratio > SERIES_RATIO else
+                      max(1, int(np.ceil(np.log(SERIES_TOL) / np.log(max(ratio, 1e-300))))))
+
+    def log_likelihood(self):
+        total = np.full(len(self.offset), np.sum(np.log(self.at)))
+        power, offset_power = np.ones_like(self.q), np.ones_like(self.offset)
+        for k in range(1, self.terms + 1):
+            power *= self.q
+            offset_power *= self.offset
+            total += (1 if k % 2 else -1) * (power.sum() / k) * offset_power
+        return total
+
+    def clicking(self, density):
+        """Each rater's m_c sum_j density_j rho_j / (a_r + rho_j d_r) (Horner in -q_r)."""
+        weight = density * self.grid
+        moments = [weight @ self.offset ** k for k in range(self.terms + 1)]
+        total = np.full(len(self.q), moments[-1])
+        for moment in moments[-2::-1]:
+            total *= -self.q
+            total += moment
+        return self.clicker * (total / self.at)
 
 
 def fit_careless(rows, rater, penalty=None):
@@ -331,34 +448,57 @@ def fit_careless(rows, rater, penalty=None):
     lo, hi = rows.lo[inverse], rows.hi[inverse]
     # Judgments of one rater with the same pair and outcome are one weighted row of the rater
     # model, in the order of (rater, outcome), which is the order the model sums them in.
-    outcome_key = (rater.astype(np.int64) * rows.scale.n_categories + lo) * rows.scale.n_categories + hi
-    unique, first, counts = np.unique(outcome_key * n_rows + inverse, return_index=True, return_counts=True)
-    row_of = unique % n_rows
+    k = rows.scale.n_categories
+    outcome_key = (rater.astype(np.int64) * k + lo) * k + hi
+    # The rows' rater, outcome and pair are read back from their sorted keys (a plain sort: the
+    # indices np.unique would give need a stable argsort of a million keys, twice the time).
+    keys = np.sort(outcome_key * n_rows + inverse)
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if len(keys) else keys
+    unique, counts = keys[starts], np.diff(np.append(starts, len(keys)))
+    row_of, outcome_of = unique % n_rows, unique // n_rows
     prior_mean = np.concatenate([[0.0, fit.gamma], fit.threshold_parameters])
-    model = _RaterModel(rows.scale, lo[first], hi[first], rater[first], n_raters, counts.astype(float), prior_mean)
+    model = _RaterModel(rows.scale, outcome_of // k % k, outcome_of % k, outcome_of // (k * k), n_raters,
+                        counts.astype(float), prior_mean)
     # A clicker's judgments do not depend on the answers (eta = 0), so its rows are one per
     # rater and outcome: a few per rater instead of one per judgment.
-    outcome_of = unique // n_rows
     outcome_first = np.flatnonzero(np.concatenate([[True], outcome_of[1:] != outcome_of[:-1]]))
-    clicker_model = _RaterModel(rows.scale, lo[first[outcome_first]], hi[first[outcome_first]],
-                                rater[first[outcome_first]], n_raters, np.add.reduceat(counts, outcome_first).astype(float),
-                                prior_mean)
+    outcomes = outcome_of[outcome_first]
+    clicker_model = _RaterModel(rows.scale, outcomes // k % k, outcomes % k, outcomes // (k * k), n_raters,
+                                np.add.reduceat(counts, outcome_first).astype(float), prior_mean)
+    # How many of each rater's judgments each row holds: a row's weight is then one sparse
+    # product with the raters' attentive probabilities, not a pass over the judgments per step.
+    rater_rows = sparse.csr_matrix((np.ones(len(rater)), (inverse, rater)), shape=(n_rows, n_raters))
     start = np.tile(prior_mean, (n_raters, 1))
     attentive, clicker = _Component(model, start), _Component(clicker_model, start)
     share, posterior, converged = 0.0, np.zeros(n_raters), False
     discrimination_sd = DISCRIMINATION_SD
     no_answers = np.zeros(len(outcome_first))
+    creeping, taken_at, last_move = False, None, np.inf
     for iteration in range(1, MAX_EM_STEPS + 1):
-        eta = (rows.x @ fit.beta)[row_of]
         # The raters' own parameters take one Newton step per EM iteration (an ECM step,
         # Meng and Rubin 1993): fitting them to convergence each time cost most of the EM.
         # A settled rater is left alone until every rater has settled, then all are checked
         # once more at the current effects; the clickers' side does not depend on them.
-        attentive.step(eta)
+        # While only the spread's prior creeps (below), every rater moves a little per step,
+        # and the step is taken on each rater's quadratic from the last pass over the
+        # judgments, as long as it stays within QUADRATIC_RADIUS of where that was taken
+        # and the effects moved the utility differences less than QUADRATIC_ETA since.
+        eta = (rows.x @ fit.beta)[row_of]
+        shift = np.inf if taken_at is None else np.max(np.abs(rows.x @ (fit.beta - taken_at)), initial=0.0)
+        if creeping and last_move < QUADRATIC_RADIUS and shift < QUADRATIC_ETA:
+            attentive.step(eta, within=QUADRATIC_RADIUS)
+        else:
+            # While most raters move, all step (the settled ones by less than RATER_TOL): that
+            # costs no more than cutting the rows of the few out, and retakes every quadratic
+            # (at 3M judgments a handful of raters settle at once, and steps on the quadratics
+            # need them all taken at the same effects).
+            everyone = not attentive.moving.any() or attentive.moving.mean() > 0.5
+            last_move = attentive.step(eta, everyone=everyone)
+            last_move, taken_at = (last_move, fit.beta) if everyone else (np.inf, None)
         if not clicker.settled_everywhere:
             clicker.step(no_answers)
         new_posterior, share = clicker_posteriors(attentive.log_marginal, clicker.log_marginal)
-        rows.weight = np.bincount(inverse, weights=1.0 - new_posterior[rater], minlength=n_rows)
+        rows.weight = rater_rows @ (1.0 - new_posterior)
         previous = fit.beta
         fit = fit_pairs(rows, penalty=penalty, start=fit.params)
         # Empirical Bayes for how much attentive raters' discrimination varies: the
@@ -370,7 +510,8 @@ def fit_careless(rows, rater, penalty=None):
         spread = float(np.sqrt(np.sum(weight * (attentive.theta[:, 0] ** 2 + attentive.s_variance))
                                / max(weight.sum(), 1e-12)))
         spread = float(np.clip(spread, *DISCRIMINATION_SD_LIMITS))
-        if abs(spread - discrimination_sd) > SD_TOL:
+        creeping = abs(spread - discrimination_sd) > SD_TOL
+        if creeping:
             discrimination_sd = spread
             model.set_discrimination_sd(spread)
             clicker_model.set_discrimination_sd(spread)
@@ -389,7 +530,7 @@ def fit_careless(rows, rater, penalty=None):
     pooled = (posterior @ clickers / posterior.sum()) if posterior.sum() > 1e-12 else clickers.mean(axis=0)
     return CarelessFit(fit=fit, share=share, rater_careless=posterior, clicker_distribution=pooled,
                        weight=1.0 - posterior[rater], iterations=iteration, converged=converged,
-                       discrimination=np.exp(attentive.theta[:, 0]))
+                       discrimination=np.exp(attentive.theta[:, 0]), row_counts=rater_rows)
 
 
 def _bounded_loss(complete, missing):
@@ -409,9 +550,12 @@ def _bounded_loss(complete, missing):
     return root @ ((directions * kept) @ directions.T) @ root
 
 
-def mixture_information(careless, information, judgment_scores, rater, p):
-    """Observed information of the marginal mixture likelihood and per-judgment scores, in the
-    parameters (model parameters, logit attentive share).
+def mixture_information(careless, information, row_scores, rater, p):
+    """Observed information of the marginal mixture likelihood in the parameters (model
+    parameters, logit attentive share), and each judgment's score for the share.
+
+    `row_scores` are the scores of the model rows `careless` was fitted to (a judgment's score
+    is its row's); a judgment's score for the model parameters is its row's times its weight.
 
     Louis (1982): observed = complete-data information - sum_r w_r (1 - w_r) d_r d_r^T with
     d_r the difference between the rater's complete-data scores as attentive and as clicker (a
@@ -431,7 +575,7 @@ def mixture_information(careless, information, judgment_scores, rater, p):
     complete = np.zeros((q_dim + 1, q_dim + 1))
     complete[:q_dim, :q_dim] = information
     complete[q_dim, q_dim] = share_info
-    difference = np.column_stack([cluster_sums(judgment_scores, rater, n_raters), np.ones(n_raters)])
+    difference = np.column_stack([careless.row_counts.T @ row_scores, np.ones(n_raters)])
     # Only the effects' part: a rater's position bias and thresholds are the rater's own in the
     # mixture (they are the same in both components), so the global ones' scores are no
     # difference between being attentive and clicking.  Keeping them (a position-biased rater's
@@ -440,11 +584,7 @@ def mixture_information(careless, information, judgment_scores, rater, p):
     difference[:, p] = 0.0
     missing = (difference * (w * (1 - w))[:, None]).T @ difference
     observed = _bounded_loss(complete, missing)
-    counts = np.bincount(rater, minlength=n_raters)
-    # Written in place: a million judgments' scores are a few hundred MB per copy.
-    scores = np.empty((len(rater), q_dim + 1))
-    np.multiply(judgment_scores, w[rater][:, None], out=scores[:, :q_dim])
-    scores[:, q_dim] = ((w - attentive_share) / np.maximum(counts, 1))[rater]
     if np.any(np.linalg.eigvalsh(observed) <= 0):
         return None
-    return observed, scores
+    counts = np.bincount(rater, minlength=n_raters)
+    return observed, ((w - attentive_share) / np.maximum(counts, 1))[rater]

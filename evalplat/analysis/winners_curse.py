@@ -94,8 +94,13 @@ def corrected_best(beta, covariance, n_levels, draws=DRAWS, seed=0):
     contrast, chosen = best_contrasts(beta, n_levels)
     contrast, chosen = contrast[0], chosen[0]
     naive = float(contrast @ beta)
-    rng = np.random.default_rng(seed)
-    sample = rng.multivariate_normal(beta, covariance, size=draws, method="cholesky")
+    try:
+        sample = np.random.default_rng(seed).multivariate_normal(beta, covariance, size=draws, method="cholesky")
+    except np.linalg.LinAlgError:
+        # The robust covariance is clipped to positive semi-definite (robust._clip_to_psd), so it
+        # can be singular, and whether its Cholesky factor exists then comes down to rounding
+        # (eigenvalues of +-1e-18): eigh draws from it as it is.
+        sample = np.random.default_rng(seed).multivariate_normal(beta, covariance, size=draws, method="eigh")
     picked, _ = best_contrasts(sample, n_levels)
     bias = float(np.mean(np.sum(picked * sample, axis=1) - picked @ beta))
     return CorrectedBest(levels=tuple(int(i) for i in chosen), naive=naive, corrected=naive - bias,

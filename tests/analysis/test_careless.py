@@ -75,3 +75,22 @@ def test_the_em_converges_on_a_million_judgments_with_five_factors():
     # about 22% low here (it is within 2% when the effects are larger, see the README).
     assert abs(careless.rater_careless.sum() - len(clickers)) < 0.25 * len(clickers)
     assert np.max(np.abs(estimate.beta - truth)) < 0.03
+
+
+
+@pytest.mark.parametrize("attentive_mean, clicker_mean", [(0.0, 0.0), (3.0, -2.0), (-1.0, 2.0)])
+def test_the_share_integral_by_power_series_matches_the_direct_sums(monkeypatch, attentive_mean, clicker_mean):
+    from evalplat.analysis import careless
+
+    rng = np.random.default_rng(0)
+    log_attentive = rng.normal(attentive_mean, 3.0, 20_000)
+    log_clicker = rng.normal(clicker_mean, 3.0, 20_000)
+    series, original = [], careless._SharePowerSeries
+    monkeypatch.setattr(careless, "_SharePowerSeries", lambda *args: series.append(original(*args)) or series[-1])
+    by_series = careless.clicker_posteriors(log_attentive, log_clicker)
+    assert series[-1].terms is not None          # 20,000 raters: a grid narrow enough for the series
+    monkeypatch.setattr(careless, "SERIES_RATIO", -1.0)
+    direct = careless.clicker_posteriors(log_attentive, log_clicker)
+    assert series[-1].terms is None
+    assert np.allclose(by_series[0], direct[0], rtol=1e-12, atol=1e-15)
+    assert abs(by_series[1] - direct[1]) < 1e-13

@@ -5,6 +5,7 @@ from designs.spec import PENALTIES, PRIOR_SD_RANGE, AnalysisSettings
 from evalplat.analysis.criteria import analyse
 from evalplat.analysis.criteria_outputs import write_outputs
 from evalplat.analysis.estimate import Settings
+from evalplat.analysis.memory import keep_freed_memory
 from evalplat.analysis.threads import analysis_threads
 from evalplat.analysis.tables import TableError, read_judgments, read_variants
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         add_settings_arguments(parser)
 
     def handle(self, *args, **options):
+        keep_freed_memory()   # one analysis, then exit: freed arrays are better reused than unmapped
         offline = options["variants"] or options["judgments"]
         if offline and options["experiment"]:
             raise CommandError("give either EXPERIMENT or --variants and --judgments, not both")
