@@ -243,6 +243,12 @@ def prepare_database(url, history):
         "from evalplat.rating.models import Invite\n"
         "experiment = Experiment.objects.get(slug='honesty-tone')\n"
         f"load_history(experiment, {history}, seed=1) if {history} else None\n"
+        "from django.db import connection\n"
+        "# A database that collected its history over days has had its statistics kept up to date by\n"
+        "# autovacuum; one bulk-loaded a moment ago has not, and would be planned as nearly empty.\n"
+        "from evalplat.rating.models import Assignment, Judgment, Rater\n"
+        "tables = ', '.join(m._meta.db_table for m in (Assignment, Judgment, Rater))\n"
+        "connection.vendor == 'postgresql' and connection.cursor().execute(f'ANALYZE {tables}')\n"
         "from evalplat.rating.scheduling import refill\n"
         "refill(experiment)  # the first batch, as opening rating in the console plans it\n"
         "print(Invite.objects.filter(experiment=experiment, kind='study').first().token)\n")

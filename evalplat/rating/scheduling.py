@@ -59,7 +59,8 @@ from datetime import timedelta
 import numpy as np
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.utils import timezone
 
@@ -421,12 +422,17 @@ class Planner:
         if share <= 0 or possible <= 0:
             return []
         further = self.rating.raters_per_item - 1
+        # Counted per item in a subquery, not by a join and GROUP BY: then the scan walks the ids up
+        # from the watermark and stops at the LIMIT, where the aggregate counted every judged item
+        # first (180 ms at 50,000 judgments when the watermark stays old).
+        replicas_of_each = (Assignment.objects.filter(source=OuterRef("pk"), kind=Assignment.Kind.REPLICA)
+                            .order_by().values("source").annotate(n=Count("pk")).values("n"))
         items = list(Assignment.objects
                      .filter(experiment=self.experiment, is_gold=False, status=Assignment.Status.JUDGED,
                              kind__in=[Assignment.Kind.NEW, Assignment.Kind.REISSUE],
                              id__gte=self.queue.replica_from_id,
                              left_answer__excluded=False, right_answer__excluded=False)
-                     .annotate(replicas=Count("copies", filter=Q(copies__kind=Assignment.Kind.REPLICA)))
+                     .annotate(replicas=Coalesce(Subquery(replicas_of_each), 0))
                      .filter(replicas__lt=further)
                      .order_by("id")
                      .only("id", "query_id", "left_answer_id", "right_answer_id", "cell")[:possible])
