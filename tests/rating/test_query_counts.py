@@ -90,8 +90,11 @@ def test_the_judging_loop_reads_twice_and_writes_in_one_short_transaction(client
         with django_assert_num_queries(2):  # the rater (with experiment, link and queue); the item, texts, progress
             assert client.get(url).status_code == 200
         # BEGIN, lock the rater, their items, the judgment (UPDATE and INSERT), the claim (at an attention
-        # item's slot, a second claim when none suits).
+        # item's slot, a second claim when none suits). Attention items answered right: a failed one
+        # also counts against the rater (one more UPDATE, test_a_failed_attention_item_costs_no_more).
+        item = Assignment.objects.get(public_id=url.rstrip("/").split("/")[-1])
+        choice = "b1" if item.is_gold and item.gold_better == Assignment.Side.RIGHT else "a1"
         with django_assert_max_num_queries(7):
-            judged = client.post(url, {"choice": "a1", "rationale": ""})
+            judged = client.post(url, {"choice": choice, "rationale": ""})
         assert judged.status_code == 302 and "/r/a/" in judged["Location"]
         url = judged["Location"]
