@@ -387,8 +387,8 @@ def main():
     parser.add_argument("--think", type=float, default=0.0,
                         help="seconds a rater reads each item before submitting, on average (default: none, so the "
                              "server is saturated and latency is queueing: Little's law gives raters / judgments per s)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (gunicorn.conf.py's default)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker (gunicorn.conf.py's default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--database-url", default="postgres://evalplat:evalplat@127.0.0.1:5432/evalplat_load")
     args = parser.parse_args()
