@@ -41,18 +41,11 @@ def job(experiment):
     return job
 
 
-def test_a_waiter_wakes_when_the_job_records_its_progress(on_postgresql, job):
+@pytest.mark.parametrize("change", ["refresh_counts", "cancel"])  # a chunk recording progress; a cancel
+def test_a_waiter_wakes_when_its_job_changes(on_postgresql, job, change):
     waiter = JobWaiter(job.pk, poll_seconds=0.1)
     assert waiter.listen()
-    thread = in_other_connection(GenerationJob.objects.get(pk=job.pk).refresh_counts)
-    assert timed_wait(waiter, 10) < 5
-    thread.join()
-
-
-def test_a_cancelled_job_wakes_its_waiter(on_postgresql, job):
-    waiter = JobWaiter(job.pk, poll_seconds=0.1)
-    waiter.listen()
-    thread = in_other_connection(GenerationJob.objects.get(pk=job.pk).cancel)
+    thread = in_other_connection(getattr(GenerationJob.objects.get(pk=job.pk), change))
     assert timed_wait(waiter, 10) < 5
     thread.join()
 
