@@ -82,6 +82,12 @@ class CarelessFit:
     row_counts: object          # sparse rows x raters: how many of each rater's judgments each model row holds
 
 
+def _run_starts(values):
+    """Where each run of equal values of a sorted array begins (none for an empty array)."""
+    return np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]])) if len(values) else \
+        np.zeros(0, dtype=np.intp)
+
+
 def _logistic(z):
     """The logistic CDF, exact at +-inf (1 / (1 + exp(-z)), about half the time of scipy's expit)."""
     with np.errstate(over="ignore"):
@@ -118,7 +124,7 @@ class _RaterModel:
         # (fit_careless passes them in that order already, and the sort is then one pass).
         self.order = np.argsort(group, kind="stable") if np.any(group[1:] < group[:-1]) else slice(None)
         group = group[self.order]
-        self.starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]])) if len(group) else group
+        self.starts = _run_starts(group)
         self.groups = group[self.starts]
         sorted_rater = rater[self.order]
         self.upper_at = sorted_rater * n_cuts + hi[self.order] + 1   # into each rater's padded cuts
@@ -453,7 +459,7 @@ def fit_careless(rows, rater, penalty=None):
     # The rows' rater, outcome and pair are read back from their sorted keys (a plain sort: the
     # indices np.unique would give need a stable argsort of a million keys, twice the time).
     keys = np.sort(outcome_key * n_rows + inverse)
-    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if len(keys) else keys
+    starts = _run_starts(keys)
     unique, counts = keys[starts], np.diff(np.append(starts, len(keys)))
     row_of, outcome_of = unique % n_rows, unique // n_rows
     prior_mean = np.concatenate([[0.0, fit.gamma], fit.threshold_parameters])
@@ -461,7 +467,7 @@ def fit_careless(rows, rater, penalty=None):
                         counts.astype(float), prior_mean)
     # A clicker's judgments do not depend on the answers (eta = 0), so its rows are one per
     # rater and outcome: a few per rater instead of one per judgment.
-    outcome_first = np.flatnonzero(np.concatenate([[True], outcome_of[1:] != outcome_of[:-1]]))
+    outcome_first = _run_starts(outcome_of)
     outcomes = outcome_of[outcome_first]
     clicker_model = _RaterModel(rows.scale, outcomes // k % k, outcomes % k, outcomes // (k * k), n_raters,
                                 np.add.reduceat(counts, outcome_first).astype(float), prior_mean)
