@@ -121,18 +121,10 @@ class Session:
                 and statistics.median(times) < settings.RATING_FAST_MEDIAN_SECONDS)
 
 
-def locked_rater(public_id):
-    """The rater (with experiment, invite and queue state) under a row lock that serialises their tabs.
-
-    Call inside a transaction. None when there is no such rater.
-    """
-    return rows.rater(public_id, lock=True)
-
-
 def next_item_id(session):
     """The public id of the rater's open item or of one newly claimed; None when their session is over.
 
-    Call inside a transaction holding the rater's lock (`locked_rater`).
+    Call inside a transaction holding the rater's lock (`rows.rater(..., lock=True)`).
     """
     rater = session.rater
     if not rater.is_active:

@@ -29,7 +29,7 @@ from evalplat.rating.forms import JudgmentForm, ProblemForm
 from evalplat.rating.markdown import render_markdown
 from evalplat.rating import rows
 from evalplat.rating.models import Invite, Rater
-from evalplat.rating.scheduling import RefillAfterResponse, Session, locked_rater, next_item_id
+from evalplat.rating.scheduling import RefillAfterResponse, Session, next_item_id
 
 PROLIFIC_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
 MTURK_PARAMS = ("workerId", "assignmentId", "hitId", "turkSubmitTo")
@@ -102,19 +102,11 @@ def _bind_browser(response, rater):
     return response
 
 
-def _rater_or_404(request):
-    """This browser's rater (read, not locked); a 404 without a rater cookie."""
+def _rater_or_404(request, *, lock=False):
+    """This browser's rater; a 404 without a rater cookie. `lock`: under the rater's row lock, which
+    serialises their tabs (inside a transaction)."""
     public_id = _cookie_rater_id(request)
-    rater = public_id and rows.rater(public_id)
-    if not rater:
-        raise Http404("No rating session in this browser; please open your study link again.")
-    return rater
-
-
-def _locked_rater_or_404(request):
-    """This browser's rater under its row lock (inside a transaction)."""
-    public_id = _cookie_rater_id(request)
-    rater = public_id and locked_rater(public_id)
+    rater = public_id and rows.rater(public_id, lock=lock)
     if not rater:
         raise Http404("No rating session in this browser; please open your study link again.")
     return rater
@@ -206,7 +198,7 @@ def _next_response(session):
 def welcome(request):
     if request.method == "POST":
         with transaction.atomic():
-            rater = _locked_rater_or_404(request)
+            rater = _rater_or_404(request, lock=True)
             refusal = rater.refusal()
             if refusal == "ended":
                 return redirect("rating:done")
@@ -233,7 +225,7 @@ def welcome(request):
 @rater_page
 def next_item(request):
     with transaction.atomic():
-        rater = _locked_rater_or_404(request)
+        rater = _rater_or_404(request, lock=True)
         if rater.consented_at is None:
             return redirect("rating:welcome")
         refusal = rater.refusal()
@@ -307,7 +299,7 @@ def _posting_to_own_item(view):
         if not TOKEN.match(public_id):
             raise Http404("No such item.")
         with transaction.atomic():
-            rater = _locked_rater_or_404(request)
+            rater = _rater_or_404(request, lock=True)
             session = Session.load(rater)
             assignment = session.find(public_id)
             if assignment is None:
