@@ -65,6 +65,20 @@ def envmapping(name):
     return mapping
 
 
+def prepared_statements(enabled):
+    """psycopg's options for parameters bound by the server and statements prepared on a kept connection.
+
+    Planning is most of what PostgreSQL spends on a rater's statements (a 4-table join: 1.8 ms to
+    plan, 0.26 ms to run), and each runs with the same text every request: psycopg prepares a
+    statement on its 5th execution on a connection (`prepare_threshold`), after which it is only
+    executed. Measured in-process (README "Serving"): PostgreSQL's CPU per judgment about 30%
+    lower. Django's default is client-side binding, where every statement's text differs and
+    nothing can be prepared. Turn it off (DB_PREPARED_STATEMENTS=0) behind a pooler in transaction
+    mode that does not track prepared statements (PgBouncer before 1.21).
+    """
+    return {"server_side_binding": True, "prepare_threshold": 5} if enabled else {}
+
+
 def database_from_url(url):
     """Turn sqlite:///path or postgres://user:pass@host:port/name into a DATABASES entry."""
     parts = urlsplit(url)
@@ -92,6 +106,7 @@ def database_from_url(url):
             "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 0),
             # A kept connection is tested before reuse, so one cut by a database restart is replaced.
             "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": prepared_statements(envbool("DB_PREPARED_STATEMENTS", True)),
         }
     raise ImproperlyConfigured(f"DATABASE_URL={url!r}: scheme must be sqlite or postgres")
 
