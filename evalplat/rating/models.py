@@ -271,14 +271,15 @@ class Assignment(models.Model):
         from evalplat.rating import rows  # the judging loop's SQL (it imports this module)
 
         now = timezone.now()
+        finished, issued_at = rows.finish(self.pk, finished_at=now)
+        if not finished:
+            return None
+        self.status, self.issued_at, self.finished_at = self.Status.JUDGED, issued_at, now
         time_on_item = self.time_on_item_ms(now)
-        judgments = rows.judge(self.pk, finished_at=now, judgments=[
+        return rows.insert_judgments([
             Judgment(assignment=self, criterion=criterion, winner=winner, strength=strength, both_bad=both_bad,
                      rationale=rationale, time_on_item_ms=time_on_item)
             for criterion, winner, strength in answers])
-        if judgments is not None:
-            self.status, self.finished_at = self.Status.JUDGED, now
-        return judgments
 
     def report_problem(self, problem, note):
         """Skip an item the rater cannot judge, keeping why."""

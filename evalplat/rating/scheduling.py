@@ -115,8 +115,8 @@ class Session:
 
     def too_fast(self):
         """Median server-side time on item below RATING_FAST_MEDIAN_SECONDS over enough judgments."""
-        times = [a.time_on_item_ms(a.finished_at) / 1000 for a in self.items
-                 if a.status == Assignment.Status.JUDGED and a.finished_at is not None]
+        times = [a.judged_in_ms / 1000 for a in self.items
+                 if a.status == Assignment.Status.JUDGED and a.judged_in_ms is not None]
         return (len(times) >= settings.RATING_FAST_MIN_ITEMS
                 and statistics.median(times) < settings.RATING_FAST_MEDIAN_SECONDS)
 

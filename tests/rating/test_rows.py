@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.db.models import signals
 from django.utils import timezone
 
 from evalplat.generation.models import Answer
@@ -87,11 +88,47 @@ def test_session_items_are_the_raters_own_in_position_order(rater):
     for position, assignment in zip([2, 0, 3, 1], queued):
         Assignment.objects.filter(pk=assignment.pk).update(rater=rater, position=position,
                                                            status=Assignment.Status.ISSUED, issued_at=timezone.now())
+    first, second = Assignment.objects.filter(rater=rater).order_by("position")[:2]
+    with transaction.atomic():
+        first.record_judgment(answers=[("", "left", 1)], both_bad=False, rationale="")
+    Assignment.objects.filter(pk=first.pk).update(issued_at=first.issued_at - timedelta(seconds=7))  # stored already
+    with transaction.atomic():
+        second.report_problem("unreadable", "")
     loaded = list(Assignment.objects.filter(rater=rater).order_by("position"))
     built = rows.session_items(rater.pk)
     assert [a.position for a in built] == [0, 1, 2, 3]
     for one, other in zip(built, loaded):
         same_row(one, other, rows.SESSION_ITEM)
+    # A judged item's time on item is its judgment's (what was computed when it was stored); others have none.
+    assert [a.judged_in_ms for a in built] == [first.judgments.get().time_on_item_ms, None, None, None]
+    # What was left out is deferred, as with .only(): read from the database when asked for.
+    assert "issued_at" in built[0].get_deferred_fields() and built[0].issued_at == loaded[0].issued_at
+
+
+def test_a_model_with_init_receivers_is_built_through_its_constructor(rater):
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    signals.post_init.connect(receiver, sender=Rater)
+    try:
+        built = rows.rater(rater.public_id)
+    finally:
+        signals.post_init.disconnect(receiver, sender=Rater)
+    assert seen == [built] and built.external_id == "p-1"
+
+
+def test_finishing_an_item_once_returns_its_issue_time(rater):
+    refill(rater.experiment)
+    issued_at = timezone.now() - timedelta(seconds=30)
+    item = Assignment.objects.queued().filter(is_gold=False).first()
+    Assignment.objects.filter(pk=item.pk).update(rater=rater, position=0, status=Assignment.Status.ISSUED,
+                                                 issued_at=issued_at)
+    with transaction.atomic():
+        assert rows.finish(item.pk, finished_at=timezone.now()) == (True, issued_at)
+        assert rows.finish(item.pk, finished_at=timezone.now()) == (False, None)  # a simultaneous second submit
+    assert Assignment.objects.get(pk=item.pk).status == Assignment.Status.JUDGED
 
 
 def claim(rater, **rules):
