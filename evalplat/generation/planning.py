@@ -131,8 +131,9 @@ def planned_answers(experiment):
     queries = list(experiment.queries.all())
     samples = experiment.generation_settings.samples
     for variant in experiment.variants.prefetch_related("levels__factor"):
+        levels = variant.level_names()
         for query in queries:
-            prompt = experiment.prompt_for(variant, query, factors)
+            prompt = experiment.prompt_for(variant, query, factors, levels)
             for sample in range(samples):
                 yield PlannedAnswer(variant, query, sample, prompt.messages, prompt.settings)
 
