@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from evalplat.generation import chunks
+from evalplat.generation import chunks, planning
 from evalplat.generation.models import Answer, GenerationJob
 from evalplat.rating import leaks
 from tests.console.browser import NARROW, SCREENS, WIDE, launch, logged_in
@@ -94,6 +94,7 @@ def test_the_page_follows_a_job_shows_its_failures_and_retries_them(live_server,
         expect(page.locator(".messages")).to_contain_text("the 3 failed answers again, via openai")
         retry = GenerationJob.objects.first()
         assert retry.pk != job.pk and retry.total == 3
+        planning.plan_job(retry.pk, 32)  # what the worker that receives its planning task does first
         page.evaluate("window.notReloaded = true")
         run_pending(retry, 32)
         expect(page.locator("#g-done")).to_have_text("32", timeout=POLLED)
