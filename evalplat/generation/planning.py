@@ -2,10 +2,9 @@
 
 A job is started where the experimenter asks for it (a fresh `manage.py generate` process, a
 console request), and planned by a worker. Starting (start_job) only checks that there is work,
-creates the job ("planning") and queues one planning task: a fresh process that planned 512
-answers itself spent about a second on a 2-core machine importing, composing prompts and
-inserting rows before any worker could start. The worker, whose Django is loaded and warm, plans
-it (plan_job) inside one transaction: missing rows are created "pending" and every answer not yet
+counts it, creates the job ("planning") and queues one planning task, so a console request or a
+command returns without composing and inserting every row of a large job. The worker plans it
+(plan_job) inside one transaction: missing rows are created "pending" and every answer not yet
 done is attached to the job. Once that commits, it queues the chunks after the first for any
 worker and runs the first itself, in the same task (hand_out), so no worker looks for rows before
 they exist and the first chunk saves a round trip through the broker.
