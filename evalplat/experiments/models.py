@@ -200,7 +200,7 @@ class Experiment(models.Model):
 
         Pass `factors` (from design_factors()) and `levels` (variant.level_names()) when composing
         many prompts: the first costs a query per call, the second a related manager per call
-        (two thirds of composing a 512-answer plan).
+        (most of composing a 512-answer plan).
         """
         return compose(self.system_template, self.user_template, self.generation_settings,
                        factors if factors is not None else self.design_factors(),
