@@ -333,7 +333,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Redis redelivers an unacknowledged task after this many seconds; it must be
 # longer than the longest generation chunk or a slow chunk would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 4 * 3600)}
-CELERY_TASK_ROUTES = {"evalplat.generation.tasks.run_chunk": {"queue": "gpu"},
+CELERY_TASK_ROUTES = {"evalplat.generation.tasks.plan_job": {"queue": "gpu"},
+                      "evalplat.generation.tasks.run_chunk": {"queue": "gpu"},
                       "evalplat.distill.tasks.run_distillation": {"queue": "gpu"}}
 
 LOGGING = {

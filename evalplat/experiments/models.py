@@ -195,15 +195,16 @@ class Experiment(models.Model):
             for f in self.factors.prefetch_related("levels")
         ]
 
-    def prompt_for(self, variant, query, factors=None):
+    def prompt_for(self, variant, query, factors=None, levels=None):
         """The chat messages and generation settings for one (variant, query).
 
-        Pass `factors` (from design_factors()) when composing many prompts, to
-        avoid one query per call.
+        Pass `factors` (from design_factors()) and `levels` (variant.level_names()) when composing
+        many prompts: the first costs a query per call, the second a related manager per call
+        (most of composing a 512-answer plan).
         """
         return compose(self.system_template, self.user_template, self.generation_settings,
                        factors if factors is not None else self.design_factors(),
-                       variant.level_names(), query.text)
+                       levels if levels is not None else variant.level_names(), query.text)
 
     def variants_table(self):
         """Rows for variants.csv: (code, [level name per factor]) in run order."""

@@ -21,19 +21,31 @@ ERRORS_KEPT = 20
 
 
 class GenerationJob(models.Model):
+    """A request to generate an experiment's missing answers, and its progress.
+
+    "planning": created by whoever started it, waiting for a worker to plan it (to create and
+    attach its rows, see planning.plan_job); "queued": its rows are attached and its chunks
+    queued; "running" from the first claim until nothing is left to do.
+    """
     class State(models.TextChoices):
+        PLANNING = "planning", "Planning"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Done, some answers failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    ACTIVE = (State.QUEUED, State.RUNNING)
+    ACTIVE = (State.PLANNING, State.QUEUED, State.RUNNING)
+    NOT_STARTED = (State.PLANNING, State.QUEUED)  # no chunk has claimed anything yet
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="generation_jobs")
     backend = models.CharField(max_length=20)
     options = models.JSONField(default=dict, blank=True, help_text="Backend options, e.g. the replay file.")
-    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PLANNING)
+    # db_default too, so that a process of the previous release (during a rolling deploy, or the
+    # generation benchmark's --baseline) can still insert a job.
+    only_failed = models.BooleanField(default=False, db_default=False,
+                                      help_text="Takes only the answers that had failed (Retry failed).")
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
@@ -54,13 +66,24 @@ class GenerationJob(models.Model):
     def is_active(self):
         return self.state in self.ACTIVE
 
+    def planned(self, total):
+        """Its rows are attached (`total` of them): chunks may now be queued. Returns whether the
+        job was still planning (not cancelled, not planned by a copy of the same task)."""
+        return GenerationJob.objects.filter(pk=self.pk, state=self.State.PLANNING).update(
+            state=self.State.QUEUED, total=total) == 1
+
     def mark_running(self):
         GenerationJob.objects.filter(pk=self.pk, state=self.State.QUEUED).update(
             state=self.State.RUNNING, started_at=timezone.now())
 
-    def cancel(self):
-        """Stop handing out work; chunks already inside the engine finish and are kept."""
-        cancelled = GenerationJob.objects.filter(pk=self.pk, state__in=self.ACTIVE).update(
+    def cancel(self, *, if_not_started=False):
+        """Stop handing out work; chunks already inside the engine finish and are kept.
+
+        With `if_not_started`, only a job no chunk has claimed anything of yet is cancelled (one
+        whose work could not be queued); a running one is left to its workers.
+        """
+        states = self.NOT_STARTED if if_not_started else self.ACTIVE
+        cancelled = GenerationJob.objects.filter(pk=self.pk, state__in=states).update(
             state=self.State.CANCELLED, finished_at=timezone.now()) == 1
         if cancelled:
             sync_experiment_status(self.experiment)

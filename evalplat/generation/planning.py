@@ -1,16 +1,24 @@
 """Planning: the answer rows an experiment needs, and the chunks of work that fill them in.
 
-A job is planned inside one transaction: missing rows are created "pending", every answer not yet
-done is attached to the new job, and chunk tasks are published once it commits, so that no worker
-looks for rows before they exist.
+A job is started where the experimenter asks for it (a fresh `manage.py generate` process, a
+console request), and planned by a worker. Starting (start_job) only checks that there is work,
+counts it, creates the job ("planning") and queues one planning task, so a console request or a
+command returns without composing and inserting every row of a large job. The worker plans it
+(plan_job) inside one transaction: missing rows are created "pending" and every answer not yet
+done is attached to the job. Once that commits, it queues the chunks after the first for any
+worker and runs the first itself, in the same task (hand_out), so no worker looks for rows before
+they exist and the first chunk saves a round trip through the broker.
 
 A job no worker will ever receive is worse than no job: the experiment would sit in "generating"
-with nothing happening. So the broker is reached (with a short timeout) *inside* the planning
+with nothing happening. So the broker is reached (with a short timeout) *inside* the starting
 transaction, and when it cannot be, the transaction rolls back and nothing was written. Should
 the broker vanish in the moment between that check and the publish after commit, a job no worker
 has started is cancelled with the reason recorded, which also sends the experiment back to draft.
+A worker that cannot queue the later chunks (the broker went away while it planned) runs them
+itself.
 """
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,7 +31,9 @@ from kombu.utils.url import maybe_sanitize_url
 from designs.spec import GenerationSettings
 from evalplat.celery import app as celery_app
 from evalplat.experiments.models import Experiment
-from evalplat.generation.models import Answer, GenerationJob
+from evalplat.generation.models import Answer, GenerationJob, planned_answer_count
+
+logger = logging.getLogger(__name__)
 
 # Seconds to reach the broker before giving up, and quick retries when publishing: the console's
 # "Generate" waits on this, so a broker that is down must be reported in seconds, not minutes.
@@ -120,8 +130,9 @@ def planned_answers(experiment):
     queries = list(experiment.queries.all())
     samples = experiment.generation_settings.samples
     for variant in experiment.variants.prefetch_related("levels__factor"):
+        levels = variant.level_names()
         for query in queries:
-            prompt = experiment.prompt_for(variant, query, factors)
+            prompt = experiment.prompt_for(variant, query, factors, levels)
             for sample in range(samples):
                 yield PlannedAnswer(variant, query, sample, prompt.messages, prompt.settings)
 
@@ -142,14 +153,26 @@ def create_missing_answers(experiment, job=None):
     return len(rows)
 
 
+def answers_to_generate(experiment, only_failed=False):
+    """How many answers a new job would take: those that failed, or every planned answer not done
+    and not held by a live claim (a cancelled job's chunk still in an engine). Counted, not
+    planned: the worker plans the rows (plan_job) and records the exact number."""
+    answers = experiment.answers
+    if only_failed:
+        return answers.filter(status=Answer.Status.FAILED).count()
+    taken = answers.filter(Q(status=Answer.Status.DONE)
+                           | Q(status=Answer.Status.RUNNING, lease_until__gte=timezone.now())).count()
+    return planned_answer_count(experiment) - taken
+
+
 def start_job(experiment, backend, options=None, *, only_failed=False):
-    """Plan a job for every answer of `experiment` not yet done and queue its chunks.
+    """Create a job for every answer of `experiment` not yet done and queue its planning.
 
     With `only_failed`, the job takes only the answers that failed after every attempt (the
     console's "Retry failed"); pending rows, say of a cancelled job, are left for a full run.
     """
     with transaction.atomic():
-        # Serialises planners of one experiment: two `generate` runs cannot both attach rows.
+        # Serialises starters of one experiment: two `generate` runs cannot both start a job.
         experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
         if experiment.answers_frozen:
             raise PlanningError(f"{experiment.slug}: rating has started, so its answers can no longer change")
@@ -158,25 +181,76 @@ def start_job(experiment, backend, options=None, *, only_failed=False):
             raise PlanningError(
                 f"job #{active.pk} for {experiment.slug} is still {active.state} "
                 f"({active.done}/{active.total} done); resume it (--resume) or cancel it (--cancel) first")
-        # The job first, so that new rows are inserted attached to it: updating them all again
-        # just after inserting them doubled the planning's writes. Nothing to do rolls it back.
-        job = GenerationJob.objects.create(experiment=experiment, backend=backend, options=options or {})
-        if only_failed:
-            job.total = attach(experiment.answers.filter(status=Answer.Status.FAILED), job)
-            if not job.total:
-                raise PlanningError(f"no answer of {experiment.slug} has failed; nothing to retry")
+        total = answers_to_generate(experiment, only_failed)
+        if not total:
+            raise PlanningError(f"no answer of {experiment.slug} has failed; nothing to retry" if only_failed
+                                else f"every answer of {experiment.slug} is generated already")
+        job = GenerationJob.objects.create(experiment=experiment, backend=backend, options=options or {},
+                                           only_failed=only_failed, total=total)
+        experiment.start_generation()
+        queue_planning(job)
+    return job
+
+
+def queue_planning(job):
+    """Queue the planning task of `job` when the transaction commits, after checking the broker
+    now (a PlanningError rolls the transaction back). The planner's chunk size goes with it."""
+    from evalplat.generation.tasks import plan_job as plan_task
+
+    check_broker()
+    transaction.on_commit(lambda: publish(job, plan_task, (job.pk, settings.GENERATION_CHUNK_SIZE)))
+
+
+def plan_job(job_id, chunk_size):
+    """In the worker: create and attach the rows of job `job_id`, if it is still planning.
+
+    Returns its pending rows' ids in chunks, in run order; [] when there is nothing to do here (a
+    copy of the task planned it already, or it was cancelled meanwhile).
+    """
+    with transaction.atomic():
+        job = GenerationJob.objects.filter(pk=job_id, state=GenerationJob.State.PLANNING).first()
+        if job is None:
+            return []
+        # The experiment's lock first, as start_job takes it: no other job can attach rows meanwhile.
+        experiment = Experiment.objects.select_for_update().get(pk=job.experiment_id)
+        if job.only_failed:
+            total = attach(experiment.answers.filter(status=Answer.Status.FAILED), job)
         else:
             # Rows still "running" under a lease that ran out belong to a worker that died.
-            job.total = attach(experiment.answers.filter(
+            total = attach(experiment.answers.filter(
                 Q(status__in=(Answer.Status.PENDING, Answer.Status.FAILED))
                 | Q(status=Answer.Status.RUNNING, lease_until__lt=timezone.now())), job)
-            job.total += create_missing_answers(experiment, job)
-            if not job.total:
-                raise PlanningError(f"every answer of {experiment.slug} is generated already")
-        job.save(update_fields=["total"])
-        experiment.start_generation()
-        enqueue_chunks(job)
-    return job
+            total += create_missing_answers(experiment, job)
+        if not job.planned(total):  # cancelled since it was read: the rows go back untouched
+            transaction.set_rollback(True)
+            return []
+        chunks = pending_chunks(job, chunk_size)
+    if not chunks:
+        job.refresh_counts()  # nothing was left to do after all (a claim still live at the start ended): finish it
+    return chunks
+
+
+def hand_out(job_id, chunks, queue=None):
+    """Queue every chunk but the first for any worker (on `queue`: the one the planning task came
+    from, so that the workers serving it get the job's chunks too); returns those this worker runs
+    itself.
+
+    The first is run by the worker that planned the job, without a round trip through the broker.
+    Should the broker refuse a chunk, this worker runs it and every later one too: a job must not
+    wait for chunks that were never queued. Where tasks run eagerly, every chunk runs here, in order.
+    """
+    from evalplat.generation.tasks import run_chunk
+
+    if runs_eagerly():
+        return chunks
+    for index, ids in enumerate(chunks[1:], start=1):
+        try:
+            run_chunk.apply_async((job_id, ids), queue=queue)
+        except (BrokerError, OSError) as exc:
+            logger.warning("job %s: could not queue chunks %d-%d (%s); running them here", job_id, index + 1,
+                           len(chunks), exc)
+            return [chunks[0], *chunks[index:]]
+    return chunks[:1]
 
 
 def attach(answers, job):
@@ -196,51 +270,62 @@ def retry_failed(experiment):
 
 
 def resume_job(job):
-    """Hand back rows held by dead workers and queue every pending row of `job` again.
+    """Queue again what `job` still needs: its planning, if no worker has planned it yet (the
+    task was lost with a broker's queue), or else every pending row, after handing back the rows
+    held by dead workers. Returns how many tasks were queued.
 
-    Safe while chunks of the job are still queued or running: a chunk only claims rows that are
-    still pending, so whichever message comes first does the work and the other finds nothing.
+    Safe while tasks of the job are still queued or running: planning moves the job out of
+    "planning" once, and a chunk only claims rows that are still pending, so whichever message
+    comes first does the work and the other finds nothing.
     """
     with transaction.atomic():
+        job.refresh_from_db(fields=["state"])
         if not job.is_active:
             raise PlanningError(f"job #{job.pk} is {job.state}; start a new one instead")
+        if job.state == GenerationJob.State.PLANNING:
+            queue_planning(job)
+            return 1
         job.reclaim_expired()
         return enqueue_chunks(job)
 
 
-def enqueue_chunks(job):
-    """Queue the job's pending rows in chunks, in run order, never mixing models in a chunk.
-
-    Call it inside the planning transaction: it checks the broker now (a PlanningError rolls the
-    transaction back) and publishes each chunk when the transaction commits.
-    """
+def pending_chunks(job, size):
+    """The job's pending rows in chunks of at most `size`, in run order, never mixing models."""
     rows = job.answers.filter(status=Answer.Status.PENDING).in_run_order().values_list("id", "model")
-    chunks = split_into_chunks(list(rows), settings.GENERATION_CHUNK_SIZE)
-    check_broker()
-    for ids in chunks:
-        transaction.on_commit(lambda ids=ids: publish_chunk(job, ids))
-    return len(chunks)
+    return split_into_chunks(list(rows), size)
 
 
-def publish_chunk(job, ids):
-    """Send one chunk to the workers; PlanningError if the broker is gone.
+def enqueue_chunks(job):
+    """Queue the job's pending rows in chunks (pending_chunks), from where the job is resumed.
 
-    A job no worker has started yet is then cancelled with the reason (its chunks already sent
-    find it cancelled and do nothing), so it cannot wait forever for a chunk that never comes;
-    a running job is left to its workers and can be resumed.
+    Call it inside a transaction: it checks the broker now (a PlanningError rolls the transaction
+    back) and publishes each chunk when the transaction commits.
     """
     from evalplat.generation.tasks import run_chunk
 
+    chunks = pending_chunks(job, settings.GENERATION_CHUNK_SIZE)
+    check_broker()
+    for ids in chunks:
+        transaction.on_commit(lambda ids=ids: publish(job, run_chunk, (job.pk, ids)))
+    return len(chunks)
+
+
+def publish(job, task, args):
+    """Send one task of `job` to the workers; PlanningError if the broker is gone.
+
+    A job no chunk has started yet is then cancelled with the reason (tasks of it already sent
+    find it cancelled and do nothing), so it cannot wait forever for work that never comes; a
+    running job is left to its workers and can be resumed.
+    """
     if runs_eagerly():
-        run_chunk.delay(job.pk, ids)
+        task.delay(*args)
         return
     try:
         with broker_connection() as connection:
-            run_chunk.apply_async((job.pk, ids), connection=connection, retry=True,
-                                  retry_policy=PUBLISH_RETRY_POLICY)
+            task.apply_async(args, connection=connection, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
     except (BrokerError, OSError) as exc:
         problem = broker_problem(exc)
-        if GenerationJob.objects.filter(pk=job.pk, state=GenerationJob.State.QUEUED).exists() and job.cancel():
+        if job.cancel(if_not_started=True):
             job.record_errors([f"job not queued: {problem}"])
             raise PlanningError(f"{problem}. Job #{job.pk} was cancelled; generate again once it runs.") from None
         raise PlanningError(f"{problem}. Job #{job.pk} goes on with the chunks already queued; "

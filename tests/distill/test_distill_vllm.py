@@ -11,10 +11,11 @@ import pytest
 from evalplat.distill.followups import create_distillation_check
 from evalplat.distill.runner import distill_experiment
 from evalplat.experiments.importing import import_design_file
-from evalplat.generation import chunks, planning
+from evalplat.generation import chunks
 from evalplat.generation.backends.base import local_model_hash
 from evalplat.generation.backends.vllm import VllmBackend
 from evalplat.generation.models import Answer
+from tests.generation.conftest import plan_here
 
 pytestmark = [pytest.mark.vllm, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
@@ -56,10 +57,8 @@ def backend():
     made.close()
 
 
-def generate(experiment, backend, monkeypatch):
-    with monkeypatch.context() as by_hand:  # no broker: the chunk runs here, on the module's engine
-        by_hand.setattr(planning, "enqueue_chunks", lambda job: 0)
-        job = planning.start_job(experiment, "vllm", {})
+def generate(experiment, backend):
+    job = plan_here(experiment, "vllm")  # no broker: the chunk runs here, on the module's engine
     outcome = chunks.run_chunk(job.pk, list(job.answers.values_list("id", flat=True)), backend=backend)
     assert outcome.failed == 0 and outcome.done == job.total
     return job
@@ -78,12 +77,11 @@ def transformers_logprobs(model_dir, messages, completion):
     return torch.log_softmax(logits[len(prompt) - 1:len(prompt) + len(completion) - 1].float(), -1)
 
 
-def test_answers_distillation_and_the_adapter_served_as_an_arm(backend, tiny_model, owner, tmp_path, monkeypatch,
-                                                               capsys):
+def test_answers_distillation_and_the_adapter_served_as_an_arm(backend, tiny_model, owner, tmp_path, capsys):
     design = tmp_path / "design.toml"
     design.write_text(DESIGN.replace("MODEL", str(tiny_model)))
     experiment = import_design_file(design, owner=owner)
-    generate(experiment, backend, monkeypatch)
+    generate(experiment, backend)
 
     # What is stored: the top 20 of the raw distribution (temperature 1, not the 0.5 sampled with),
     # with token ids and the tail; transformers' softmax of the same logits agrees.
@@ -116,7 +114,7 @@ def test_answers_distillation_and_the_adapter_served_as_an_arm(backend, tiny_mod
 
     follow_up = create_distillation_check(experiment, distilled.adapter, variant="v2", out=tmp_path / "check")
     check = follow_up.experiment
-    generate(check, backend, monkeypatch)
+    generate(check, backend)
     by_arm = {}
     for row in Answer.objects.filter(experiment=check).select_related("variant", "query"):
         by_arm.setdefault(row.variant.level_names()["arm"], {})[row.query.key] = row

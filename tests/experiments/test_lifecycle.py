@@ -15,7 +15,7 @@ from evalplat.generation.backends.replay import ReplayError
 from evalplat.generation.importing import import_answers
 from evalplat.generation.models import GenerationJob
 from evalplat.generation.planning import PlanningError, start_job
-from tests.generation.conftest import write_replay
+from tests.generation.conftest import plan_here, write_replay
 
 pytestmark = pytest.mark.django_db
 
@@ -71,9 +71,8 @@ def test_a_partial_import_leaves_it_draft(experiment, tmp_path):
     assert experiment.status == S.DRAFT
 
 
-def test_a_job_that_ends_with_failures_sends_it_back_to_draft(experiment, tmp_path, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks():  # queued, not run
-        job = start_job(experiment, "replay", {"replay": str(tmp_path / "missing.jsonl")})
+def test_a_job_that_ends_with_failures_sends_it_back_to_draft(experiment, tmp_path):
+    job = plan_here(experiment, "replay", {"replay": str(tmp_path / "missing.jsonl")})  # planned, not run
     experiment.refresh_from_db()
     assert experiment.status == S.GENERATING
     job.answers.update(status="failed", error="backend failed")

@@ -1,7 +1,10 @@
 import json
+from unittest import mock
 
 import pytest
+from django.conf import settings
 
+from evalplat.generation import planning
 from tests.generation.openai_peer import Peer
 
 
@@ -31,3 +34,14 @@ def write_replay(path, experiment, *, skip=(), extra_lines=()):
     ]
     path.write_text("\n".join([*lines, *extra_lines]) + "\n")
     return path
+
+
+def plan_here(experiment, backend="replay", options=None, **kwargs):
+    """A job started and planned in this process with nothing sent to a broker: what a worker's
+    planning task leaves before it hands out the chunks (rows attached, job queued). The caller
+    runs or queues the chunks."""
+    with mock.patch.object(planning, "queue_planning", lambda job: None):
+        job = planning.start_job(experiment, backend, options or {}, **kwargs)
+    planning.plan_job(job.pk, settings.GENERATION_CHUNK_SIZE)
+    job.refresh_from_db()
+    return job

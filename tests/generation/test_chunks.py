@@ -9,8 +9,7 @@ from django.utils import timezone
 from evalplat.generation import chunks
 from evalplat.generation.backends.replay import ReplayBackend
 from evalplat.generation.models import Answer, GenerationJob
-from evalplat.generation.planning import start_job
-from tests.generation.conftest import write_replay
+from tests.generation.conftest import plan_here, write_replay
 
 
 class CountingReplay(ReplayBackend):
@@ -26,9 +25,8 @@ class CountingReplay(ReplayBackend):
 
 
 @pytest.fixture
-def job(experiment, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False):
-        return start_job(experiment, "replay", {})
+def job(experiment):
+    return plan_here(experiment, "replay")
 
 
 def ids_of(job):

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from evalplat.celery import app
 from evalplat.generation import planning
 from evalplat.generation.models import Answer, GenerationJob
-from tests.generation.conftest import write_replay
+from tests.generation.conftest import plan_here, write_replay
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ def test_generate_an_unknown_experiment(django_capture_on_commit_callbacks):
 def test_cancel_then_start_again(experiment, tmp_path, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         call_command("generate", "small", "--backend", "openai", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="is still queued"):
+    with pytest.raises(CommandError, match="is still planning"):
         generate("small", capture=django_capture_on_commit_callbacks)
     out = io.StringIO()
     call_command("generate", "small", "--cancel", stdout=out)
@@ -92,10 +92,18 @@ def test_cancel_then_start_again(experiment, tmp_path, django_capture_on_commit_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_resume_requeues_the_remaining_answers(experiment, tmp_path, eager, monkeypatch):
-    with monkeypatch.context() as lost:  # the planned chunks never reach a worker, as when a broker dies
-        lost.setattr(planning, "enqueue_chunks", lambda job: 0)
-        generate("small", "--backend", "replay", "--replay", str(write_replay(tmp_path / "r.jsonl", experiment)))
-    assert Answer.objects.filter(status="pending").count() == 32
+def test_resume_requeues_the_remaining_answers(experiment, tmp_path, eager):
+    plan_here(experiment, "replay", {"replay": str(write_replay(tmp_path / "r.jsonl", experiment))})
+    assert Answer.objects.filter(status="pending").count() == 32  # planned; its chunks never reached a worker
     out = generate("small", "--resume", "--wait")
-    assert "Resumed job" in out and "done: 32 answers" in out
+    assert "Resumed job" in out and "1 chunks queued again" in out and "done: 32 answers" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resume_queues_the_planning_of_a_job_no_worker_planned(experiment, tmp_path, eager, monkeypatch):
+    with monkeypatch.context() as lost:  # the planning task never reaches a worker, as when a broker loses its queue
+        lost.setattr(planning, "queue_planning", lambda job: None)
+        generate("small", "--backend", "replay", "--replay", str(write_replay(tmp_path / "r.jsonl", experiment)))
+    assert GenerationJob.objects.get().state == "planning" and not Answer.objects.exists()
+    out = generate("small", "--resume", "--wait")
+    assert "its planning queued again" in out and "done: 32 answers" in out

@@ -65,7 +65,7 @@ def test_a_broker_lost_before_the_publish_cancels_the_job_with_its_reason(
     # The broker answers while the job is planned and is gone when the commit publishes it.
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = start_job(experiment, "openai", {})
-    assert callbacks and experiment.generation_jobs.get().state == "queued"
+    assert len(callbacks) == 1 and experiment.generation_jobs.get().state == "planning"
     with override_settings(CELERY_BROKER_URL=f"redis://127.0.0.1:{closed_port}/1"):
         with pytest.raises(PlanningError, match=f"cannot be reached: .*Job #{job.pk} was cancelled"):
             for callback in callbacks:

@@ -16,6 +16,7 @@ from evalplat.generation import chunks, planning
 from evalplat.generation.models import Answer, GenerationJob
 from evalplat.rating import leaks
 from tests.console.browser import NARROW, SCREENS, WIDE, launch, logged_in
+from tests.generation.conftest import plan_here
 from tests.generation.test_console_generation import eager  # noqa: F401 (a fixture)
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between Playwright's page actions
@@ -50,10 +51,8 @@ def test_the_page_follows_a_job_shows_its_failures_and_retries_them(live_server,
     monkeypatch.setattr(settings, "GENERATION_OPENAI_RETRIES", 0)
     monkeypatch.setattr(settings, "GENERATION_OPENAI_CONCURRENCY", 2)
     monkeypatch.setattr(settings, "GENERATION_MAX_ATTEMPTS", 1)
-    # The chunks are run by hand below, so nothing is sent to a broker.
-    monkeypatch.setattr(planning, "enqueue_chunks", lambda job: 0)
     peer.script = [{"status": 400, "body": {"error": "prompt too long"}}] * 3
-    job = planning.start_job(experiment, "openai")
+    job = plan_here(experiment, "openai")  # its chunks are run by hand below: nothing is sent to a broker
 
     errors, outside = [], []
     with sync_playwright() as playwright:
@@ -95,6 +94,7 @@ def test_the_page_follows_a_job_shows_its_failures_and_retries_them(live_server,
         expect(page.locator(".messages")).to_contain_text("the 3 failed answers again, via openai")
         retry = GenerationJob.objects.first()
         assert retry.pk != job.pk and retry.total == 3
+        planning.plan_job(retry.pk, 32)  # what the worker that receives its planning task does first
         page.evaluate("window.notReloaded = true")
         run_pending(retry, 32)
         expect(page.locator("#g-done")).to_have_text("32", timeout=POLLED)

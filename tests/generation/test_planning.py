@@ -3,11 +3,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from evalplat.experiments.importing import import_design_text
 from evalplat.generation.models import Answer, GenerationJob
 from evalplat.generation.planning import (PlanningError, answer_seed, create_missing_answers, enqueue_chunks,
-                                          split_into_chunks, start_job)
+                                          hand_out, plan_job, split_into_chunks, start_job)
+from evalplat.generation.tasks import run_chunk
 
 pytestmark = pytest.mark.django_db
 
@@ -49,11 +51,15 @@ def model_experiment():
     return import_design_text(MODEL_FACTOR_DESIGN, "models.toml")
 
 
-def plan(experiment, django_capture_on_commit_callbacks, backend="replay"):
-    """start_job without sending anything to a broker (the queued callbacks are not run)."""
+def plan(experiment, django_capture_on_commit_callbacks, backend="replay", chunk_size=512):
+    """start_job without sending anything to a broker (the queued planning task is not run), then
+    the worker's planning step here; returns the job and the chunks the worker would hand out."""
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = start_job(experiment, backend, {})
-    return job, callbacks
+    assert len(callbacks) == 1  # the planning task, nothing else
+    chunks = plan_job(job.pk, chunk_size)
+    job.refresh_from_db()
+    return job, chunks
 
 
 def test_it_creates_one_pending_row_per_variant_query_and_sample(experiment):
@@ -84,16 +90,14 @@ def test_seeds_are_shared_by_variants_and_differ_by_query_and_sample(model_exper
     assert answer_seed(11, "a", 0) != answer_seed(12, "a", 0)
 
 
-def test_run_order_is_by_model_then_variant_and_chunks_never_mix_models(settings, model_experiment, monkeypatch,
+def test_run_order_is_by_model_then_variant_and_chunks_never_mix_models(model_experiment,
                                                                         django_capture_on_commit_callbacks):
-    settings.GENERATION_CHUNK_SIZE = 3
-    job, callbacks = plan(model_experiment, django_capture_on_commit_callbacks)
+    job, chunks = plan(model_experiment, django_capture_on_commit_callbacks, chunk_size=3)
     rows = list(job.answers.in_run_order().values_list("id", "model", "variant__position"))
     assert [model for _, model, _ in rows] == ["ckpt-new"] * 8 + ["ckpt-old"] * 8
     assert [v for _, _, v in rows[:8]] == sorted(v for _, _, v in rows[:8])
-    chunks = split_into_chunks([(i, m) for i, m, _ in rows], 3)
     assert [len(c) for c in chunks] == [3, 3, 2, 3, 3, 2]
-    assert len(callbacks) == 6
+    assert [i for chunk in chunks for i in chunk] == [i for i, _, _ in rows]
 
 
 def test_split_into_chunks_cuts_at_size_and_model_changes():
@@ -117,7 +121,7 @@ def test_a_new_job_takes_failed_and_abandoned_rows_but_not_done_ones(experiment,
     Answer.objects.filter(pk=answers[1].pk).update(status="failed", attempts=3, error="boom")
     Answer.objects.filter(pk=answers[2].pk).update(status="running", lease_until=timezone.now() - timedelta(seconds=1))
     Answer.objects.filter(pk=answers[3].pk).update(status="running", lease_until=timezone.now() + timedelta(hours=1))
-    second, callbacks = plan(experiment, django_capture_on_commit_callbacks)
+    second, _ = plan(experiment, django_capture_on_commit_callbacks)
     assert second.total == 32 - 2
     retried = Answer.objects.get(pk=answers[1].pk)
     assert (retried.status, retried.attempts, retried.error, retried.job) == ("pending", 0, "", second)
@@ -140,10 +144,69 @@ def test_planning_marks_the_experiment_generating(experiment, django_capture_on_
     assert experiment.status == "generating"
 
 
-def test_enqueue_skips_rows_that_are_not_pending(settings, experiment, django_capture_on_commit_callbacks, monkeypatch):
+def test_enqueue_skips_rows_that_are_not_pending(settings, experiment, django_capture_on_commit_callbacks):
     settings.GENERATION_CHUNK_SIZE = 10
-    job, callbacks = plan(experiment, django_capture_on_commit_callbacks)
-    assert len(callbacks) == 4
+    job, chunks = plan(experiment, django_capture_on_commit_callbacks, chunk_size=10)
+    assert len(chunks) == 4
     job.answers.filter(variant__position__lt=4).update(status="done")
     with django_capture_on_commit_callbacks(execute=False):
         assert enqueue_chunks(job) == 2
+
+
+def test_starting_a_job_counts_its_work_and_leaves_the_rows_to_the_worker(experiment, django_capture_on_commit_callbacks):
+    create_missing_answers(experiment)
+    Answer.objects.filter(variant__code="v1").update(status="done")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = start_job(experiment, "replay", {})
+    assert (job.state, job.total) == ("planning", 28)
+    assert len(callbacks) == 1 and not Answer.objects.filter(job=job).exists()
+    experiment.refresh_from_db()
+    assert experiment.status == "generating"
+    assert [len(c) for c in plan_job(job.pk, 512)] == [28]
+    job.refresh_from_db()
+    assert (job.state, job.total, job.answers.count()) == ("queued", 28, 28)
+
+
+def test_a_job_is_planned_once_however_often_its_task_arrives(experiment, django_capture_on_commit_callbacks):
+    job, chunks = plan(experiment, django_capture_on_commit_callbacks)
+    assert [len(c) for c in chunks] == [32]
+    Answer.objects.filter(pk=chunks[0][0]).update(status="running", attempts=1)  # the first chunk is under way
+    assert plan_job(job.pk, 512) == []  # a copy of the task, redelivered
+    assert Answer.objects.get(pk=chunks[0][0]).status == "running" and Answer.objects.count() == 32
+
+
+def test_a_job_cancelled_before_a_worker_planned_it_gets_no_rows(experiment, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = start_job(experiment, "replay", {})
+    assert job.cancel()
+    assert plan_job(job.pk, 512) == []
+    assert not Answer.objects.exists()
+    experiment.refresh_from_db()
+    assert experiment.status == "draft"
+
+
+def test_a_job_with_nothing_left_when_planned_finishes_at_once(experiment, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = start_job(experiment, "replay", {})
+    create_missing_answers(experiment)  # and made meanwhile (an import, say)
+    Answer.objects.update(status="done")
+    assert plan_job(job.pk, 512) == []
+    job.refresh_from_db()
+    assert (job.state, job.total) == ("done", 0)
+    experiment.refresh_from_db()
+    assert experiment.status == "ready"
+
+
+def test_the_planning_worker_runs_the_chunks_the_broker_refuses(experiment, django_capture_on_commit_callbacks,
+                                                                 monkeypatch):
+    job, chunks = plan(experiment, django_capture_on_commit_callbacks, chunk_size=8)
+    sent = []
+
+    def broker(args, queue):
+        if len(sent) == 1:
+            raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        sent.append(args[1])
+
+    monkeypatch.setattr(run_chunk, "apply_async", broker)
+    assert hand_out(job.pk, chunks) == [chunks[0], chunks[2], chunks[3]]
+    assert sent == [chunks[1]]

@@ -12,12 +12,12 @@ import time
 import httpx
 import pytest
 
-from evalplat.generation import chunks, planning
+from evalplat.generation import chunks
 from evalplat.generation.backends.base import GenerationRequest, local_model_hash
 from evalplat.generation.backends.openai import OpenAIBackend
 from evalplat.generation.backends.vllm import VllmBackend
 from evalplat.generation.models import Answer
-from evalplat.generation.planning import start_job
+from tests.generation.conftest import plan_here
 
 pytestmark = pytest.mark.vllm
 
@@ -84,12 +84,10 @@ def test_a_batch_larger_than_one_scheduler_step_keeps_its_seeds(vllm_backend, ti
 
 
 @pytest.mark.django_db(transaction=True)  # committed rows, so the lease keeper's thread can renew them
-def test_the_platform_generates_a_small_experiment_with_vllm(experiment, vllm_backend, tiny_model, monkeypatch):
+def test_the_platform_generates_a_small_experiment_with_vllm(experiment, vllm_backend, tiny_model):
     experiment.generation |= {"model": str(tiny_model), "logprobs": 2}
     experiment.save()
-    with monkeypatch.context() as by_hand:  # no broker here: the chunk is run below, in this process
-        by_hand.setattr(planning, "enqueue_chunks", lambda job: 0)
-        job = start_job(experiment, "vllm", {})
+    job = plan_here(experiment, "vllm")  # no broker here: the chunk is run below, in this process
     ids = list(job.answers.in_run_order().values_list("id", flat=True))
     outcome = chunks.run_chunk(job.pk, ids, backend=vllm_backend)
     assert (outcome.done, outcome.failed) == (32, 0)

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_prerun
 from django.db import connection
 
 from evalplat.celery import app
-from evalplat.generation import planning
 from evalplat.generation.models import Answer, GenerationJob
 from evalplat.generation.planning import resume_job, split_into_chunks, start_job
 from evalplat.generation.tasks import run_chunk
-from tests.generation.conftest import write_replay
+from tests.generation.conftest import plan_here, write_replay
 from tests.generation.openai_peer import expected_text
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -32,7 +32,8 @@ def queue():
     name = f"gpu-test-{uuid.uuid4().hex[:8]}"
     routes = app.conf.task_routes
     # conf.update (not assignment) so that Celery rebuilds its cached router.
-    app.conf.update(task_routes={"evalplat.generation.tasks.run_chunk": {"queue": name}})
+    app.conf.update(task_routes={task: {"queue": name} for task in
+                                 ("evalplat.generation.tasks.plan_job", "evalplat.generation.tasks.run_chunk")})
     yield name
     app.conf.update(task_routes=routes)
     with app.connection_for_write() as conn:
@@ -52,12 +53,10 @@ def job_finished(job):
     return not job.is_active
 
 
-def test_a_job_completes_through_redis_and_a_worker(settings, experiment, tmp_path, queue, monkeypatch):
+def test_a_job_completes_through_redis_and_a_worker(settings, experiment, tmp_path, queue):
     settings.GENERATION_CHUNK_SIZE = 8
     path = write_replay(tmp_path / "r.jsonl", experiment)
-    with monkeypatch.context() as by_hand:  # queued below instead, each chunk twice in a row
-        by_hand.setattr(planning, "enqueue_chunks", lambda job: 0)
-        job = start_job(experiment, "replay", {"replay": str(path)})
+    job = plan_here(experiment, "replay", {"replay": str(path)})  # its chunks queued below, each twice in a row
     # The second copy right behind the first, as a broker redelivering it while the job runs would.
     for ids in split_into_chunks(list(job.answers.in_run_order().values_list("id", "model")), 8):
         run_chunk.delay(job.pk, ids)
@@ -69,6 +68,26 @@ def test_a_job_completes_through_redis_and_a_worker(settings, experiment, tmp_pa
     answers = Answer.objects.filter(experiment=experiment)
     assert answers.count() == 32 and set(answers.values_list("status", "attempts")) == {("done", 1)}
     assert answers.get(variant__code="v5", query__key="budget").text == "replayed v5/budget/0"
+
+
+def test_the_worker_plans_a_started_job_and_runs_its_first_chunk_itself(settings, experiment, tmp_path, queue):
+    settings.GENERATION_CHUNK_SIZE = 8
+    job = start_job(experiment, "replay", {"replay": str(write_replay(tmp_path / "r.jsonl", experiment))})
+    # The starter only counted: no row exists until a worker plans the job.
+    assert (job.state, job.total) == ("planning", 32) and not Answer.objects.exists()
+    received = []
+    record = lambda task, args, **kwargs: received.append((task.name.rsplit(".", 1)[-1], args))  # noqa: E731
+    task_prerun.connect(record, weak=False)
+    try:
+        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, queues=[queue],
+                          shutdown_timeout=10):
+            wait_for(lambda: job_finished(job), 30, "the job to finish")
+    finally:
+        task_prerun.disconnect(record)
+    assert (job.state, job.done, job.total) == ("done", 32, 32)
+    chunks = split_into_chunks(list(job.answers.in_run_order().values_list("id", "model")), 8)
+    # One planning task, then the chunks after the first from the broker: the first ran inside it.
+    assert received == [("plan_job", [job.pk, 8])] + [("run_chunk", [job.pk, ids]) for ids in chunks[1:]]
 
 
 def database_url(settings_dict):

@@ -31,8 +31,8 @@ class Command(BaseCommand):
     # The system checks import the URL configuration and every view (a third of a second on a
     # 2-core machine, each run); runserver, migrate and `manage.py check` run them.
     requires_system_checks = []
-    help = ("Generate an experiment's answers: plan a job and queue its chunks for the GPU workers "
-            "(or run them here when CELERY_TASK_ALWAYS_EAGER is on).")
+    help = ("Generate an experiment's answers: start a job, which a GPU worker plans and runs in chunks "
+            "(or run it here when CELERY_TASK_ALWAYS_EAGER is on).")
 
     def run_from_argv(self, argv):
         try:
@@ -66,11 +66,12 @@ class Command(BaseCommand):
                 job.cancel()
                 self.stdout.write(f"Cancelled job #{job.pk}; answers already generated are kept.")
                 return
-            chunks = self.plan(resume_job, job)
-            self.stdout.write(f"Resumed job #{job.pk}: {chunks} chunks queued again.")
+            unplanned = job.state == GenerationJob.State.PLANNING
+            tasks = self.plan(resume_job, job)
+            self.stdout.write(f"Resumed job #{job.pk}: " + ("its planning queued again." if unplanned
+                                                             else f"{tasks} chunks queued again."))
         else:
             job = self.plan(start_job, experiment, options["backend"], self.backend_options(experiment, options))
-            job.refresh_from_db()
             self.stdout.write(f"Job #{job.pk}: {job.total} answers for {experiment.slug} via {job.backend}.")
         if options["wait"]:
             self.wait(job)
