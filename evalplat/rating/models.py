@@ -275,7 +275,9 @@ class Assignment(models.Model):
         if not finished:
             return None
         self.status, self.issued_at, self.finished_at = self.Status.JUDGED, issued_at, now
-        time_on_item = self.time_on_item_ms(now)
+        # As a rater's session rows carry it (rows.session_items), so the session this item was
+        # found in counts the judgment just stored (Session.too_fast).
+        self.judged_in_ms = time_on_item = self.time_on_item_ms(now)
         return rows.insert_judgments([
             Judgment(assignment=self, criterion=criterion, winner=winner, strength=strength, both_bad=both_bad,
                      rationale=rationale, time_on_item_ms=time_on_item)

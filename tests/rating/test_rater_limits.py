@@ -117,6 +117,20 @@ def test_a_rater_who_does_forty_items_in_seconds_is_flagged_too_fast(client, stu
     assert rater.too_fast and rater.status == Rater.Status.FINISHED
 
 
+def test_the_flag_counts_the_judgment_just_stored(client, study_invite, start_session, settings):
+    settings.RATING_SUBMITS_PER_RATER = "1000/m"
+    settings.RATING_FAST_MEDIAN_SECONDS = 3.0
+    settings.RATING_FAST_MIN_ITEMS = 5
+    Experiment.objects.update(rating=dict(study_invite.experiment.rating, per_rater=40, gold_rate=0.0))
+    url = start_session(client, study_invite, **PROLIFIC)
+    flagged = []
+    for _ in range(5):
+        client.get(url)
+        url = client.post(url, {"choice": "a1"})["Location"]
+        flagged.append(Rater.objects.get().too_fast)
+    assert flagged == [False, False, False, False, True]  # at the fifth fast submit, not the sixth
+
+
 def test_a_rater_who_reads_is_not_flagged(client, study_invite, start_session, settings):
     settings.RATING_FAST_MEDIAN_SECONDS = 3.0
     url = start_session(client, study_invite, **PROLIFIC)
