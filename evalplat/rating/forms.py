@@ -1,7 +1,9 @@
 """The judging form, shaped by the design's [rating] settings."""
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django import forms
+from django.template import loader
 
 from designs.spec import SCALE_OUTCOMES
 from evalplat.rating.models import Invite
@@ -28,8 +30,8 @@ _SHOWN = {
 
 def _choices(outcomes):
     """A's side first, as a rater reads left to right; shortcuts 1, 2, ... in that order."""
-    return [Choice(*_SHOWN[outcome], key=str(number), winner=outcome[0], strength=outcome[1])
-            for number, outcome in enumerate(reversed(outcomes), start=1)]
+    return tuple(Choice(*_SHOWN[outcome], key=str(number), winner=outcome[0], strength=outcome[1])
+                 for number, outcome in enumerate(reversed(outcomes), start=1))
 
 
 SCALES = {name: _choices(outcomes) for name, outcomes in SCALE_OUTCOMES.items()}
@@ -50,7 +52,7 @@ class Row:
     index: int  # 0 for the first row; the page's number keys answer the rows top to bottom
     name: str  # the posted field: "choice" for a design's one question, "choice-2" for its second criterion
     question: str
-    choices: list
+    choices: tuple  # of Choice: a Row is hashable, so a layout's rows can key the rendered-once cache
 
 
 class JudgmentForm(forms.Form):
@@ -88,9 +90,14 @@ class JudgmentForm(forms.Form):
             self.fields["rationale"].label = "Why?"
             self.fields["rationale"].error_messages["required"] = "Please say briefly why."
 
-    def bound_rows(self):
-        """(row, its bound field) for the template."""
-        return [(row, self[row.name]) for row in self.rows]
+    def rows_html(self):
+        """The page's rows of choices. A blank form's are the same on every item with this layout, so
+        they are rendered once per process (the rows were half of the item page's rendering, and
+        rendering a fifth of a rater request's CPU); a bound form's (the page again, with an error)
+        show what was chosen."""
+        if self.is_bound:
+            return _rows_html(tuple((row, self[row.name].value()) for row in self.rows))
+        return _blank_rows_html(tuple(self.rows))
 
     def judgment_fields(self):
         answers = []
@@ -104,12 +111,35 @@ class JudgmentForm(forms.Form):
         }
 
 
+@lru_cache(maxsize=256)
+def _blank_rows_html(rows):
+    return _rows_html(tuple((row, None) for row in rows))
+
+
+def _rows_html(rows_and_values):
+    return loader.render_to_string("rating/judgment_rows.html",
+                                   {"rows": rows_and_values, "several": len(rows_and_values) > 1})
+
+
 class ProblemForm(forms.Form):
     problem = forms.ChoiceField(choices=PROBLEMS, widget=forms.RadioSelect, label="What's wrong?",
                                 error_messages={"required": "Please choose what is wrong with this item.",
                                                 "invalid_choice": "Please choose what is wrong with this item."})
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
                            label="Anything to add? (optional)")
+
+    def choices_html(self):
+        """The report's choices: a blank form's rendered once per process (as JudgmentForm.rows_html)."""
+        return _problem_choices_html(self["problem"].value()) if self.is_bound else _blank_problem_choices_html()
+
+
+@lru_cache(maxsize=1)
+def _blank_problem_choices_html():
+    return _problem_choices_html(None)
+
+
+def _problem_choices_html(chosen):
+    return loader.render_to_string("rating/problem_choices.html", {"choices": PROBLEMS, "chosen": chosen})
 
 
 class InviteForm(forms.ModelForm):

@@ -243,6 +243,7 @@ def _item_page(request, rater, assignment, done, *, form, problem_form=None, sta
     after the page has been sent (the submit that claimed it redirected here).
     """
     per_rater = rater.experiment.rating_settings.per_rater
+    problem_form = problem_form or ProblemForm()
     content = loader.render_to_string("rating/item.html", {
         "assignment": assignment,
         "experiment": rater.experiment,
@@ -250,7 +251,9 @@ def _item_page(request, rater, assignment, done, *, form, problem_form=None, sta
         "response_a": render_markdown(assignment.left_answer.text),
         "response_b": render_markdown(assignment.right_answer.text),
         "form": form,
-        "problem_form": problem_form or ProblemForm(),
+        "judgment_rows": form.rows_html(),
+        "problem_form": problem_form,
+        "problem_choices": problem_form.choices_html(),
         "progress": {"number": min(done + 1, per_rater), "total": per_rater,
                      "percent": round(100 * done / per_rater) if per_rater else 0},
         "warn": rater.should_be_warned,
