@@ -231,10 +231,13 @@ def claim(*, experiment_id, rater_id, position, public_id, issued_at, expires_at
         shape, listed = None, lists
     else:
         shape, listed = tuple(map(len, lists)), [value for values in lists for value in values]
-    chosen = [Assignment.Kind.GOLD, *listed] if gold else [Assignment.Kind.GOLD, *listed, Assignment.Kind.REISSUE]
+    queued = [Assignment.Status.QUEUED, experiment_id]
+    if gold:
+        chosen = [*queued, Assignment.Kind.GOLD, *listed]
+    else:
+        chosen = [*queued, Assignment.Kind.REISSUE, *listed, *queued, Assignment.Kind.GOLD, *listed]
     with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(connection.vendor, gold, shape),
-                       [*given, Assignment.Status.QUEUED, experiment_id, *chosen, Assignment.Status.QUEUED])
+        cursor.execute(_claim_sql(connection.vendor, gold, shape), [*given, *chosen, Assignment.Status.QUEUED])
         return cursor.rowcount == 1
 
 
@@ -257,31 +260,42 @@ def _one_of(column, count, *, negated=False):
 def _claim_sql(vendor, gold, shape):
     """The claim's UPDATE: gold (queries met) or not (cells and queries to avoid); `shape`: the lists'
     lengths, or None for one array parameter per list (PostgreSQL). Parameters: what is given,
-    then the candidate's conditions in order, then QUEUED."""
-    assignments, answers = _table(Assignment), _table(Answer)
+    then QUEUED and the experiment, the candidate's conditions in order, then QUEUED (for a planned
+    item the experiment and the conditions come twice: reissues, then any)."""
+    assignments = _table(Assignment)
     kind, query = f"c.{_column(Assignment, 'kind')}", f"c.{_column(Assignment, 'query')}"
-    excluded = _column(Answer, "excluded")
-    where = [f"c.{_column(Assignment, 'status')} = %s", f"c.{_column(Assignment, 'experiment')} = %s",
-             f"NOT la.{excluded}", f"NOT ra.{excluded}"]
     if gold:
         (met,) = shape or (None,)
-        where.append(f"{kind} = %s")
-        order = f"CASE WHEN {_one_of(query, met)} THEN 1 ELSE 0 END, "
+        # Few attention items are queued, so ordering them all is cheap.
+        chosen = _candidate([f"{kind} = %s"], order=f"CASE WHEN {_one_of(query, met)} THEN 1 ELSE 0 END, ")
     else:
         cells, queries = shape or (None, None)
-        where += [f"{kind} <> %s", _one_of(f"c.{_column(Assignment, 'cell')}", cells, negated=True),
-                  _one_of(query, queries, negated=True)]
-        order = f"CASE WHEN {kind} = %s THEN 0 ELSE 1 END, "
+        rules = [_one_of(f"c.{_column(Assignment, 'cell')}", cells, negated=True), _one_of(query, queries, negated=True)]
+        # Reissues first, as two scalar subqueries rather than one ORDER BY on the kind: each walks the
+        # queue's index in id order and stops at the first suitable row, where the ORDER BY sorted
+        # every queued row (with both answers looked up) on every claim. COALESCE runs the second
+        # only when the first found nothing.
+        chosen = (f"COALESCE({_candidate([f'{kind} = %s', *rules])}, "
+                  f"{_candidate([f'{kind} <> %s', *rules])})")
+    given = ("rater", "position", "status", "public_id", "issued_at", "expires_at")
+    return (f"UPDATE {assignments} SET {', '.join(f'{_column(Assignment, name)} = %s' for name in given)} "
+            f"WHERE {_column(Assignment, 'id')} = {chosen} AND {_column(Assignment, 'status')} = %s")
+
+
+def _candidate(rules, *, order=""):
+    """The first queued item of the experiment meeting `rules` whose answers are still rateable, under a
+    row lock no other claim holds, as a scalar subquery. Parameters: QUEUED, the experiment, the rules'."""
+    assignments, answers = _table(Assignment), _table(Answer)
+    excluded = _column(Answer, "excluded")
+    where = [f"c.{_column(Assignment, 'status')} = %s", f"c.{_column(Assignment, 'experiment')} = %s",
+             f"NOT la.{excluded}", f"NOT ra.{excluded}", *rules]
     lock, features = "", _database().features
     if features.has_select_for_update_skip_locked:
         lock = " FOR UPDATE OF c SKIP LOCKED" if features.has_select_for_update_of else " FOR UPDATE SKIP LOCKED"
-    candidate = (f"SELECT c.{_column(Assignment, 'id')} FROM {assignments} c "
-                 f"INNER JOIN {answers} la ON c.{_column(Assignment, 'left_answer')} = la.{_column(Answer, 'id')} "
-                 f"INNER JOIN {answers} ra ON c.{_column(Assignment, 'right_answer')} = ra.{_column(Answer, 'id')} "
-                 f"WHERE {' AND '.join(where)} ORDER BY {order}c.{_column(Assignment, 'id')} LIMIT 1{lock}")
-    given = ("rater", "position", "status", "public_id", "issued_at", "expires_at")
-    return (f"UPDATE {assignments} SET {', '.join(f'{_column(Assignment, name)} = %s' for name in given)} "
-            f"WHERE {_column(Assignment, 'id')} = ({candidate}) AND {_column(Assignment, 'status')} = %s")
+    return (f"(SELECT c.{_column(Assignment, 'id')} FROM {assignments} c "
+            f"INNER JOIN {answers} la ON c.{_column(Assignment, 'left_answer')} = la.{_column(Answer, 'id')} "
+            f"INNER JOIN {answers} ra ON c.{_column(Assignment, 'right_answer')} = ra.{_column(Answer, 'id')} "
+            f"WHERE {' AND '.join(where)} ORDER BY {order}c.{_column(Assignment, 'id')} LIMIT 1{lock})")
 
 
 ISSUED_AT = Columns(Assignment, None, ("issued_at",))
