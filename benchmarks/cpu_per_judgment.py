@@ -1,0 +1,144 @@
+"""CPU per judgment of the rater pages, in-process: what a judgment costs Django and PostgreSQL.
+
+    .venv/bin/python benchmarks/cpu_per_judgment.py [--judgments 400] [--repeat 3] [--baseline CHECKOUT]
+
+Throughput under load (benchmarks/load_raters.py) is what a study meets, but on a small shared
+machine it moves with whatever else runs. The CPU seconds a judgment costs move far less: this
+counts them. Each repeat, in a fresh process, makes a fresh database as load_raters.py does (the
+demo's honesty-tone experiment, its first batch planned), then one rater after another opens the
+study link, consents and judges items until their session ends (the next participant starts
+over), through Django's own WSGI handler with production settings (DEBUG off, CSRF checked) and no
+HTTP server. It prints the process's CPU per judgment (the views, templates, ORM and psycopg),
+PostgreSQL's (its backend process's CPU, read from /proc: the database must be on this machine)
+and the SQL statements per judgment, each counting everything a judgment makes happen: the submit,
+the item page it redirects to, the study link and consent of each new participant, the queue's
+refills.
+
+--baseline CHECKOUT measures another checkout of the project (e.g. `git worktree add /tmp/base
+main`) in every repeat too, alternating which goes first, and prints the per-repeat ratio.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CHOICES = ["a2", "a1", "same", "b1", "b2"]
+
+
+def backend_cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(url, judgments, seed):
+    """In this process (the checkout to measure first on sys.path): a fresh database, then `judgments`
+    judgments; prints "django_ms postgres_ms statements" per judgment."""
+    import random
+    from benchmarks.load_raters import prepare_database
+
+    token = prepare_database(url, 0)
+    os.environ.update({"DATABASE_URL": url, "DEBUG": "false", "SECRET_KEY": "cpu-per-judgment-" + "x" * 40,
+                       "ALLOWED_HOSTS": "testserver", "DJANGO_SETTINGS_MODULE": "evalplat.settings",
+                       "DB_CONN_MAX_AGE": "60",
+                       # As load_raters.py's: a machine-fast rater is not throttled (the limits are tested elsewhere).
+                       "RATING_NEW_RATERS_PER_ADDRESS": "1000000/m", "RATING_NEW_RATERS_PER_LINK": "1000000/m",
+                       "RATING_SUBMITS_PER_RATER": "1000000/m"})
+    import warnings
+    warnings.filterwarnings("ignore", "No directory at")  # whitenoise without collectstatic's output
+    import django
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    rng = random.Random(seed)
+    client, done, participant = None, 0, 0
+
+    def start():
+        nonlocal client, participant
+        participant += 1
+        client = Client(enforce_csrf_checks=True)
+        query = urlencode({"PROLIFIC_PID": f"cpu-{seed}-{participant}", "STUDY_ID": "cpu", "SESSION_ID": "s"})
+        welcome = client.get(f"/r/{token}/?{query}", follow=True)
+        page = client.post("/r/welcome/", {"consent": "yes",
+                                           "csrfmiddlewaretoken": CSRF.search(welcome.content.decode()).group(1)},
+                           follow=True)
+        return page
+
+    page = start()  # the connection is opened outside the counted part
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    with CaptureQueriesContext(connection) as statements:
+        cpu0, backend0 = time.process_time(), backend_cpu_seconds(backend)
+        while done < judgments:
+            path = page.request["PATH_INFO"]
+            if "/r/a/" not in path:  # the session ended: the next participant
+                page = start()
+                continue
+            form = {"choice": rng.choice(CHOICES), "rationale": "",
+                    "csrfmiddlewaretoken": CSRF.search(page.content.decode()).group(1)}
+            page = client.post(path, form, follow=True)
+            if page.redirect_chain[:1] and page.redirect_chain[0][1] == 302:
+                done += 1
+            else:
+                raise SystemExit(f"POST {path}: {page.status_code}")
+        cpu, backend_cpu = time.process_time() - cpu0, backend_cpu_seconds(backend) - backend0
+    print(f"{cpu / done * 1000:.3f} {backend_cpu / done * 1000:.3f} {len(statements) / done:.2f}")
+
+
+def child(checkout, url, judgments, seed):
+    """One measurement in a fresh process, with `checkout`'s code; (django ms, postgres ms, statements)."""
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    out = subprocess.run([sys.executable, __file__, "--measure", str(checkout), "--database-url", url,
+                          "--judgments", str(judgments), "--seed", str(seed)],
+                         cwd=checkout, env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"{checkout}: {out.stderr[-2000:]}")
+    return tuple(float(v) for v in out.stdout.split()[-3:])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--judgments", type=int, default=400)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, help="another checkout, measured alternately")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--database-url", default="postgres://evalplat:evalplat@127.0.0.1:5432/evalplat_cpu")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child's mode
+    args = parser.parse_args()
+    if args.measure:
+        sys.path.insert(0, str(args.measure))
+        return measure(args.database_url, args.judgments, args.seed)
+    print(f"machine: {os.cpu_count()} cores, {os.uname().release}; load average {os.getloadavg()[0]:.1f}")
+    trees = {"this checkout": ROOT}
+    if args.baseline:
+        trees["baseline"] = args.baseline.resolve()
+    results = {name: [] for name in trees}
+    for repeat in range(args.repeat):
+        order = list(trees) if repeat % 2 == 0 else list(reversed(trees))
+        for name in order:
+            django_ms, postgres_ms, statements = child(trees[name], args.database_url, args.judgments, args.seed)
+            results[name].append((django_ms, postgres_ms))
+            print(f"repeat {repeat + 1}, {name:13s}: Django {django_ms:6.2f} ms, PostgreSQL {postgres_ms:5.2f} ms "
+                  f"CPU per judgment, {statements:.1f} statements (load average {os.getloadavg()[0]:.1f})",
+                  flush=True)
+    for name, values in results.items():
+        print(f"{name}: median Django {statistics.median(v[0] for v in values):.2f} ms, "
+              f"PostgreSQL {statistics.median(v[1] for v in values):.2f} ms CPU per judgment")
+    if args.baseline:
+        for index, (mine, theirs) in enumerate(zip(results["this checkout"], results["baseline"]), start=1):
+            print(f"repeat {index}: this / baseline: Django {mine[0] / theirs[0]:.3f}, "
+                  f"PostgreSQL {mine[1] / theirs[1]:.3f}, both {sum(mine) / sum(theirs):.3f}")
+
+
+if __name__ == "__main__":
+    main()
