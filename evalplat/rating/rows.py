@@ -215,8 +215,9 @@ def claim(*, experiment_id, rater_id, position, public_id, issued_at, expires_at
           avoid_queries=(), met_queries=()):
     """Give the rater the first queued item no other claim holds, in one UPDATE; whether one was given.
 
-    UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED): a scalar subquery, run once
-    (with `id IN (…)` PostgreSQL may run it again per row and take more than one). `gold`: an
+    UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED): a scalar subquery (for a planned
+    item, two under COALESCE), run once (with `id IN (…)` PostgreSQL may run it again per row and
+    take more than one). `gold`: an
     attention item, those on a query outside `met_queries` first; otherwise a planned
     item outside `avoid_cells` and `avoid_queries`, reissued items first. Only items whose two
     answers are still rateable. The status condition keeps it correct where the row lock is a
