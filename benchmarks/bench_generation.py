@@ -2,7 +2,7 @@
 `manage.py worker` and Redis, against a direct `LLM.chat` on the same requests.
 
     .venv-vllm/bin/python benchmarks/bench_generation.py [--queries 64] [--max-tokens 64] [--repeat 3] [--chunk-sizes 512]
-        [--database-url postgres://...] [--baseline CHECKOUT] [--prefix-cache]
+        [--database-url postgres://...] [--baseline CHECKOUT [--baseline-worker]] [--prefix-cache]
 
 It builds the tiny random Llama (evalplat.generation.tinymodel), starts a redis-server of its
 own on a free loopback port (so no other worker can take its chunks, and the system Redis is
@@ -28,7 +28,9 @@ from the job's timestamps); then the median ratio over repeats and its
 spread (min-max). Goal: median ratio >= 0.9. --chunk-sizes 256,512 runs B once per size.
 --baseline CHECKOUT times another checkout's `generate` beside B in every repeat (against this
 checkout's worker), for a before/after comparison that noise hits alike; it prints the
-per-repeat ratio of their times. --prefix-cache adds the effect of vLLM's prefix
+per-repeat ratio of their times. With --baseline-worker the baseline's `generate` is served by a
+`manage.py worker` of the baseline checkout (on a redis-server of its own, sharing the database),
+so that a change to the worker is compared too: an engine more in the machine, loaded alike. --prefix-cache adds the effect of vLLM's prefix
 cache when variants share a system prompt.
 """
 import argparse
@@ -219,11 +221,28 @@ def machine():
             f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the start")
 
 
-def wait_for_worker(env, experiment, log_path):
+def start_worker(env, root, log_path, name):
+    """`manage.py worker` of the checkout at `root`, in a process group of its own."""
+    with log_path.open("w") as log:
+        return subprocess.Popen(
+            [PYTHON, "manage.py", "worker", "--without-heartbeat", "--without-mingle", "--without-gossip",
+             "--loglevel=WARNING", "-n", f"{name}@%h"],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(worker, redis):
+    if worker.poll() is None:
+        os.killpg(worker.pid, 15)  # warm shutdown: the worker is idle by now
+        worker.wait(timeout=60)
+    redis.terminate()
+    redis.wait(timeout=10)
+
+
+def wait_for_worker(env, experiment, log_path, root=ROOT):
     """The untimed first run, which loads the worker's engine."""
     try:
         with log_path.open("a") as log:
-            worker_path_run(env, experiment, log, timeout=START_SECONDS)
+            worker_path_run(env, experiment, log, timeout=START_SECONDS, root=root)
     except subprocess.TimeoutExpired as exc:
         raise SystemExit(f"the worker did not serve the first job ({exc}):\n{log_path.read_text()[-3000:]}") from None
 
@@ -243,11 +262,16 @@ def main():
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="another checkout (e.g. `git worktree add /tmp/main main`) whose `generate` is timed "
                              "in every repeat too, against the same worker, in alternating order")
+    parser.add_argument("--baseline-worker", action="store_true",
+                        help="serve the baseline's `generate` with a worker of the baseline checkout (and a Redis "
+                             "of its own), to compare a change to the worker too")
     parser.add_argument("--prefix-cache", action="store_true", help="also measure vLLM's prefix cache")
     parser.add_argument("--prefix-requests", type=int, default=64)
     args = parser.parse_args()
     if args.repeat < 3:
         parser.error("--repeat: at least 3, so that the spread means something")
+    if args.baseline_worker and not args.baseline:
+        parser.error("--baseline-worker: only with --baseline")
 
     compiled = compile_bytecode()
     trees = {"this": ROOT}
@@ -278,14 +302,19 @@ def main():
     Experiment.objects.filter(slug="bench").delete()
     experiment = import_design_text(design_text(model, args.queries, args.max_tokens), "bench.toml")
     log_path = workdir / "worker.log"
-    with log_path.open("w") as log:
-        worker = subprocess.Popen(
-            [PYTHON, "manage.py", "worker", "--without-heartbeat", "--without-mingle", "--without-gossip",
-             "--loglevel=WARNING", "-n", "bench@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    worker = start_worker(env, ROOT, log_path, "bench")
+    envs = {tree: env for tree in trees}  # the broker, and so the worker, each checkout's `generate` uses
+    if args.baseline_worker:
+        (workdir / "baseline-redis").mkdir()
+        baseline_redis, baseline_broker = start_redis(workdir / "baseline-redis")
+        envs["baseline"] = env | {"CELERY_BROKER_URL": baseline_broker}
+        baseline_log_path = workdir / "baseline-worker.log"
+        baseline_worker = start_worker(envs["baseline"], trees["baseline"], baseline_log_path, "bench-baseline")
     direct = VllmBackend()
     try:
         wait_for_worker(env, experiment, log_path)
+        if args.baseline_worker:
+            wait_for_worker(envs["baseline"], experiment, baseline_log_path, root=trees["baseline"])
         requests = [a.request() for a in Answer.objects.filter(experiment=experiment)
                     .select_related("variant", "query").in_run_order()]
         direct.generate(requests[:64])  # loads and warms up the direct engine; not timed
@@ -298,8 +327,9 @@ def main():
         ratios = {arm: ([], []) for arm in arms}  # with and without the command's start-up
         seconds = {arm: [] for arm in arms}
         if args.baseline:
-            print(f"baseline: `generate` of {trees['baseline']} (its bytecode compiled too), against this "
-                  "checkout's worker; the two commands alternate which goes first")
+            served = "a worker of its own checkout" if args.baseline_worker else "this checkout's worker"
+            print(f"baseline: `generate` of {trees['baseline']} (its bytecode compiled too), against {served}; "
+                  "the two commands alternate which goes first")
         with log_path.open("a") as log:
             for repeat in range(1, args.repeat + 1):
                 direct_s, answers, tokens = direct_run(direct.llm, requests)
@@ -308,7 +338,7 @@ def main():
                 for tree, size in arms if repeat % 2 else arms[::-1]:
                     # The planner reads the chunk size from the command's environment.
                     worker_s, after_start_up_s, job = worker_path_run(
-                        env | {"GENERATION_CHUNK_SIZE": str(size)}, experiment, log, root=trees[tree])
+                        envs[tree] | {"GENERATION_CHUNK_SIZE": str(size)}, experiment, log, root=trees[tree])
                     seconds[tree, size].append(worker_s)
                     ratios[tree, size][0].append(direct_s / worker_s)
                     ratios[tree, size][1].append(direct_s / after_start_up_s)
@@ -327,11 +357,9 @@ def main():
                       f"{spread([b / a for b, a in zip(seconds[tree, size], seconds['this', size])])}")
     finally:
         direct.close()
-        if worker.poll() is None:
-            os.killpg(worker.pid, 15)  # warm shutdown: the worker is idle by now
-            worker.wait(timeout=60)
-        redis.terminate()
-        redis.wait(timeout=10)
+        stop(worker, redis)
+        if args.baseline_worker:
+            stop(baseline_worker, baseline_redis)
     if args.prefix_cache:
         timings, prompt_tokens = prefix_cache_effect(model, args.prefix_requests, 3)
         print(f"prefix cache: {args.prefix_requests} requests sharing a {prompt_tokens}-token prompt, max_tokens 8: "
