@@ -11,6 +11,7 @@ the judgment, are here too; everything else stays with the ORM.
 Each function names the rows it reads; tests/rating/test_rows.py checks that what they build
 equals what the equivalent queryset loads, on PostgreSQL and SQLite.
 """
+import re
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -232,14 +233,20 @@ def claim(*, experiment_id, rater_id, position, public_id, issued_at, expires_at
         shape, listed = None, lists
     else:
         shape, listed = tuple(map(len, lists)), [value for values in lists for value in values]
-    queued = [Assignment.Status.QUEUED, experiment_id]
     if gold:
-        chosen = [*queued, Assignment.Kind.GOLD, *listed]
+        chosen = [experiment_id, Assignment.Kind.GOLD, *listed]
     else:
-        chosen = [*queued, Assignment.Kind.REISSUE, *listed, *queued, Assignment.Kind.GOLD, *listed]
+        chosen = [experiment_id, Assignment.Kind.REISSUE, *listed, experiment_id, Assignment.Kind.GOLD, *listed]
     with connection.cursor() as cursor:
         cursor.execute(_claim_sql(connection.vendor, gold, shape), [*given, *chosen, Assignment.Status.QUEUED])
         return cursor.rowcount == 1
+
+
+def _code(value):
+    """A code's constant (a choice's stored value), checked fit to stand quoted in a statement's text."""
+    if not re.fullmatch(r"[a-z_]+", value):
+        raise ValueError(f"not a plain code: {value!r}")
+    return value
 
 
 def _placeholders(count):
@@ -261,8 +268,8 @@ def _one_of(column, count, *, negated=False):
 def _claim_sql(vendor, gold, shape):
     """The claim's UPDATE: gold (queries met) or not (cells and queries to avoid); `shape`: the lists'
     lengths, or None for one array parameter per list (PostgreSQL). Parameters: what is given,
-    then QUEUED and the experiment, the candidate's conditions in order, then QUEUED (for a planned
-    item the experiment and the conditions come twice: reissues, then any)."""
+    then the experiment and the candidate's conditions in order, then QUEUED (for a planned item
+    the experiment and the conditions come twice: reissues, then any)."""
     assignments = _table(Assignment)
     kind, query = f"c.{_column(Assignment, 'kind')}", f"c.{_column(Assignment, 'query')}"
     if gold:
@@ -285,10 +292,17 @@ def _claim_sql(vendor, gold, shape):
 
 def _candidate(rules, *, order=""):
     """The first queued item of the experiment meeting `rules` whose answers are still rateable, under a
-    row lock no other claim holds, as a scalar subquery. Parameters: QUEUED, the experiment, the rules'."""
+    row lock no other claim holds, as a scalar subquery. Parameters: the experiment, the rules'.
+
+    The status is written into the statement, not passed: only then does a prepared statement's
+    generic plan (PostgreSQL's, after five runs) know that the queue's partial index (status
+    "queued") applies. With a parameter it walked the primary key in id order through the whole
+    history to the queued rows at its end: 47 ms a claim at 50,000 judgments.
+    """
     assignments, answers = _table(Assignment), _table(Answer)
     excluded = _column(Answer, "excluded")
-    where = [f"c.{_column(Assignment, 'status')} = %s", f"c.{_column(Assignment, 'experiment')} = %s",
+    where = [f"c.{_column(Assignment, 'status')} = '{_code(Assignment.Status.QUEUED)}'",
+             f"c.{_column(Assignment, 'experiment')} = %s",
              f"NOT la.{excluded}", f"NOT ra.{excluded}", *rules]
     lock, features = "", _database().features
     if features.has_select_for_update_skip_locked:
