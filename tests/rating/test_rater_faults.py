@@ -11,12 +11,10 @@
 They need PostgreSQL (row locks, a server process): under another database they re-run
 themselves on PostgreSQL, as the concurrency test does.
 """
-import functools
 import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,23 +26,9 @@ from django.urls import reverse
 
 from benchmarks.load_raters import CSRF, Browser, free_port, serve
 from evalplat.rating.models import Assignment, Judgment, RatingQueue
+from tests.rating.postgres import under_postgresql
 
-POSTGRES_URL = os.environ.get("RATING_CONCURRENCY_DATABASE_URL",
-                              "postgres://postgres@127.0.0.1:5432/evalplat_rating_concurrency")
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-def under_postgresql(test):
-    @functools.wraps(test)
-    def wrapped(*args, **kwargs):
-        if connection.vendor != "postgresql":
-            child = subprocess.run(
-                [sys.executable, "-m", "pytest", f"{__file__}::{test.__name__}", "-q", "-p", "no:cacheprovider"],
-                env={**os.environ, "DATABASE_URL": POSTGRES_URL}, capture_output=True, text=True, timeout=600)
-            assert child.returncode == 0, child.stdout[-4000:] + child.stderr[-2000:]
-            return None
-        return test(*args, **kwargs)
-    return wrapped
 
 
 def database_url(port=None):

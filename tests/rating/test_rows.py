@@ -17,6 +17,7 @@ from evalplat.generation.models import Answer
 from evalplat.rating import rows
 from evalplat.rating.models import Assignment, Invite, RatingQueue, Rater
 from evalplat.rating.scheduling import refill
+from tests.rating.postgres import under_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -190,40 +191,42 @@ def _literal(value):
     return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
 
 
-@pytest.mark.parametrize("gold", [False, True])
-def test_a_claims_generic_plan_finds_the_queue_by_its_index_behind_a_long_history(rater, gold):
+@under_postgresql
+def test_the_claims_generic_plans_find_the_queue_by_its_index_behind_a_long_history(rater):
     """PostgreSQL plans a prepared statement for any parameters after five runs (a generic plan). The
-    claim must then still reach the queued rows through the queue's partial index, not walk the
-    history in id order to them (47 ms a claim at 50,000 judgments when the status was a parameter)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("generic plans of prepared statements are PostgreSQL's")
+    claims must then still reach the queued rows through an index on them, not walk the history in id
+    order to them (47 ms a claim at 50,000 judgments when the status was a parameter)."""
     load_history(rater.experiment, 3000, seed=2)
     refill(rater.experiment)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Assignment._meta.db_table}, {Answer._meta.db_table}")
-        sql = rows._claim_sql("postgresql", gold, None)
-        numbered, count = sql, 0
-        while "%s" in numbered:
-            count += 1
-            numbered = numbered.replace("%s", f"${count}", 1)
-        now = timezone.now().isoformat()
-        given = [rater.pk, 0, "issued", "plan-test", now, now]
-        experiment = rater.experiment_id
-        chosen = ([experiment, "gold", []] if gold
-                  else [experiment, "reissue", [], [], experiment, "gold", [], []])
-        arguments = [*given, *chosen, "queued"]
-        assert len(arguments) == count
+    for gold in (False, True):
+        plan = _generic_plan(rater, gold)
+        assert plan.count("Limit") == (1 if gold else 2), plan
+        # Each candidate scan starts from an index condition on the queued rows (the queue's partial index,
+        # or the one by status), never from the whole table or the primary key's order.
+        scans = re.findall(r"(\w+(?: \w+)*) on (rating_assignment c\w*)", plan)
+        assert scans and not [kind for kind, _ in scans if kind in ("Seq Scan", "Index Scan using rating_assignment_pkey")], plan
+        assert plan.count("status)::text = 'queued'::text)") + plan.count("Index Scan using rating_queue") >= len(scans), plan
+
+
+def _generic_plan(rater, gold):
+    """EXPLAIN of the claim's statement as PostgreSQL plans it for any parameters."""
+    sql, count = rows._claim_sql("postgresql", gold, None), 0
+    while "%s" in sql:
+        count += 1
+        sql = sql.replace("%s", f"${count}", 1)
+    now = timezone.now().isoformat()
+    experiment = rater.experiment_id
+    chosen = [experiment, "gold", []] if gold else [experiment, "reissue", [], [], experiment, "gold", [], []]
+    arguments = [rater.pk, 0, "issued", "plan-test", now, now, *chosen, "queued"]
+    assert len(arguments) == count
+    with connection.cursor() as cursor:
         cursor.execute("SET plan_cache_mode = force_generic_plan")
         try:
-            cursor.execute(f"PREPARE claim_plan AS {numbered}")
+            cursor.execute(f"PREPARE claim_plan AS {sql}")
             cursor.execute(f"EXPLAIN EXECUTE claim_plan({', '.join(_literal(a) for a in arguments)})")
-            plan = "\n".join(row[0] for row in cursor.fetchall())
+            return "\n".join(row[0] for row in cursor.fetchall())
         finally:
             cursor.execute("DEALLOCATE claim_plan")
             cursor.execute("RESET plan_cache_mode")
-    assert plan.count("Limit") == (1 if gold else 2), plan
-    # Each candidate scan starts from an index condition on the queued rows (the queue's partial index,
-    # or the one by status), never from the whole table or the primary key's order.
-    scans = re.findall(r"(\w+(?: \w+)*) on (rating_assignment c\w*)", plan)
-    assert scans and not [kind for kind, _ in scans if kind in ("Seq Scan", "Index Scan using rating_assignment_pkey")], plan
-    assert plan.count("status)::text = 'queued'::text)") + plan.count("Index Scan using rating_queue") >= len(scans), plan
