@@ -19,7 +19,6 @@ main`) in every repeat too, alternating which goes first, and prints the per-rep
 """
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -28,20 +27,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-CHOICES = ["a2", "a1", "same", "b1", "b2"]
-
-
-def backend_cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(url, judgments, seed):
     """In this process (the checkout to measure first on sys.path): a fresh database, then `judgments`
     judgments; prints "django_ms postgres_ms statements" per judgment."""
     import random
-    from benchmarks.load_raters import prepare_database
+    from benchmarks.load_raters import CHOICES, CSRF, cpu_seconds, prepare_database
 
     token = prepare_database(url, 0)
     os.environ.update({"DATABASE_URL": url, "DEBUG": "false", "SECRET_KEY": "cpu-per-judgment-" + "x" * 40,
@@ -78,7 +70,7 @@ def measure(url, judgments, seed):
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     with CaptureQueriesContext(connection) as statements:
-        cpu0, backend0 = time.process_time(), backend_cpu_seconds(backend)
+        cpu0, backend0 = time.process_time(), cpu_seconds(backend)
         while done < judgments:
             path = page.request["PATH_INFO"]
             if "/r/a/" not in path:  # the session ended: the next participant
@@ -91,7 +83,7 @@ def measure(url, judgments, seed):
                 done += 1
             else:
                 raise SystemExit(f"POST {path}: {page.status_code}")
-        cpu, backend_cpu = time.process_time() - cpu0, backend_cpu_seconds(backend) - backend0
+        cpu, backend_cpu = time.process_time() - cpu0, cpu_seconds(backend) - backend0
     print(f"{cpu / done * 1000:.3f} {backend_cpu / done * 1000:.3f} {len(statements) / done:.2f}")
 
 

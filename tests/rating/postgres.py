@@ -22,6 +22,7 @@ def under_postgresql(test):
                 [sys.executable, "-m", "pytest", f"{path}::{test.__name__}", "-q", "-p", "no:cacheprovider"],
                 env={**os.environ, "DATABASE_URL": POSTGRES_URL}, capture_output=True, text=True, timeout=600)
             assert child.returncode == 0, child.stdout[-4000:] + child.stderr[-2000:]
+            assert "1 passed" in child.stdout  # it ran there, not skipped or deselected
             return None
         return test(*args, **kwargs)
     return wrapped

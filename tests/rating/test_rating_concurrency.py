@@ -5,9 +5,6 @@ runs against PostgreSQL: under another database it re-runs itself in a child
 pytest with DATABASE_URL pointing at PostgreSQL (its own test database name,
 so it never collides with another suite's).
 """
-import os
-import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -21,9 +18,8 @@ from django.utils import timezone
 
 from evalplat.experiments.models import Experiment
 from evalplat.rating.models import Assignment, Judgment, RatingQueue, Rater
+from tests.rating.postgres import under_postgresql
 
-POSTGRES_URL = os.environ.get("RATING_CONCURRENCY_DATABASE_URL",
-                              "postgres://postgres@127.0.0.1:5432/evalplat_rating_concurrency")
 WORKERS = 12
 ABANDONERS = 6
 
@@ -36,20 +32,9 @@ def closing(request):
         connection.close()
 
 
-def run_under_postgresql():
-    child = subprocess.run(
-        [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider"],
-        env={**os.environ, "DATABASE_URL": POSTGRES_URL}, capture_output=True, text=True, timeout=600,
-    )
-    assert child.returncode == 0, child.stdout[-4000:] + child.stderr[-2000:]
-    assert "1 passed" in child.stdout
-
-
 @pytest.mark.django_db(transaction=True)
+@under_postgresql
 def test_concurrent_raters_tabs_and_double_submits(study_invite, start_session, settings):
-    if connection.vendor != "postgresql":
-        run_under_postgresql()
-        return
     settings.RATING_QUEUE_SIZE = 16  # many refills racing with claims, not one big batch
     Experiment.objects.update(rating=dict(study_invite.experiment.rating, overlap=0.3, gold_rate=0.1, per_rater=10))
     for n in range(ABANDONERS):  # raters who open one item and walk away
