@@ -145,8 +145,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
-    "csp.middleware.CSPMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below): django-csp's,
+    # leaving the policy a rater page wrote itself.
+    "evalplat.middleware.CSPMiddleware",
     # Static files (the admin's) from the web process itself, compressed and cached forever by hash.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -15,6 +15,9 @@ def no_favicon(request):
 
 
 urlpatterns = [
+    # The rater pages (r/) first: they take nearly every request of a study, and Django tries the
+    # patterns in order (nothing else starts with r/).
+    path("", include("evalplat.rating.urls")),
     path("", RedirectView.as_view(pattern_name="console:index", permanent=False)),
     path("favicon.ico", no_favicon, name="favicon"),
     path("admin/", admin.site.urls),
@@ -22,7 +25,6 @@ urlpatterns = [
     # Before the console's <slug>/ pages, so that "new" is never read as an experiment's name.
     path("console/new/", include("evalplat.console.design_urls")),
     path("console/", include("evalplat.console.urls")),
-    # The console's Generation step (console/<slug>/generation/, generate/, answers/), the rater pages (r/).
+    # The console's Generation step (console/<slug>/generation/, generate/, answers/).
     path("", include("evalplat.console.generation_urls")),
-    path("", include("evalplat.rating.urls")),
 ]

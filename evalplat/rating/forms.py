@@ -55,40 +55,49 @@ class Row:
     choices: tuple  # of Choice: a Row is hashable, so a layout's rows can key the rendered-once cache
 
 
+def judgment_form(data=None, *, rating, question):
+    """The judging form for `rating` (the experiment's designs.spec.RatingSettings) and its top-level
+    `question`, bound to `data` if given."""
+    return _judgment_form_class(rating.asked(question), rating.both_bad, rating.rationale)(data)
+
+
+@lru_cache(maxsize=256)
+def _judgment_form_class(criteria, both_bad, rationale):
+    """The JudgmentForm of one layout, made once per process: building its fields was a twentieth
+    of a rater request's CPU under load, and Django copies a form class's fields for each form.
+
+    One radio field per criterion, in the design's order. Field names carry the row's number,
+    never the criterion's name, so nothing posted or shown says more than the questions do.
+    """
+    several = len(criteria) > 1
+    fields, rows = {}, []
+    for index, criterion in enumerate(criteria):
+        name = f"choice-{index + 1}" if several else "choice"
+        choices = SCALES[criterion.scale]
+        missing = f"Please answer “{criterion.question}”." if several else "Please choose an answer."
+        fields[name] = forms.ChoiceField(
+            widget=forms.RadioSelect, choices=[(c.value, c.label) for c in choices],
+            error_messages={"required": missing, "invalid_choice": missing})
+        rows.append(Row(index=index, name=name, question=criterion.question, choices=choices))
+    if both_bad:
+        fields["both_bad"] = forms.BooleanField(required=False, label="Both responses are bad")
+    if rationale != "off":
+        required = rationale == "required"
+        fields["rationale"] = forms.CharField(
+            required=required, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}),
+            label="Why?" if required else "Why? (optional)",
+            error_messages={"required": "Please say briefly why."} if required else None)
+    return type("JudgmentForm", (JudgmentForm,), {
+        **fields, "criteria": criteria, "rows": tuple(rows), "most_choices": max(len(row.choices) for row in rows)})
+
+
 class JudgmentForm(forms.Form):
-    both_bad = forms.BooleanField(required=False, label="Both responses are bad")
-    rationale = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}),
-                                label="Why? (optional)")
+    """A layout's judging form (made by judgment_form): its rows of choices first, then "both bad"
+    and the rationale where the design asks for them."""
 
-    def __init__(self, *args, rating, question, **kwargs):
-        """`rating`: the experiment's designs.spec.RatingSettings; `question`: its top-level question.
-
-        One radio field per criterion, in the design's order. Field names carry the row's number,
-        never the criterion's name, so nothing posted or shown says more than the questions do.
-        """
-        super().__init__(*args, **kwargs)
-        self.criteria = rating.asked(question)
-        self.rows = []
-        several = len(self.criteria) > 1
-        for index, criterion in enumerate(self.criteria):
-            name = f"choice-{index + 1}" if several else "choice"
-            choices = SCALES[criterion.scale]
-            missing = f"Please answer “{criterion.question}”." if several else "Please choose an answer."
-            self.fields[name] = forms.ChoiceField(
-                widget=forms.RadioSelect, choices=[(c.value, c.label) for c in choices],
-                error_messages={"required": missing, "invalid_choice": missing})
-            self.rows.append(Row(index=index, name=name, question=criterion.question, choices=choices))
-        self.order_fields([row.name for row in self.rows])
-        self.most_choices = max(len(row.choices) for row in self.rows)
-        if not rating.both_bad:
-            del self.fields["both_bad"]
-        mode = rating.rationale
-        if mode == "off":
-            del self.fields["rationale"]
-        elif mode == "required":
-            self.fields["rationale"].required = True
-            self.fields["rationale"].label = "Why?"
-            self.fields["rationale"].error_messages["required"] = "Please say briefly why."
+    criteria = ()
+    rows = ()
+    most_choices = 0
 
     def rows_html(self):
         """The page's rows of choices. A blank form's are the same on every item with this layout, so
@@ -97,7 +106,7 @@ class JudgmentForm(forms.Form):
         show what was chosen."""
         if self.is_bound:
             return _rows_html(tuple((row, self[row.name].value()) for row in self.rows))
-        return _blank_rows_html(tuple(self.rows))
+        return _blank_rows_html(self.rows)
 
     def judgment_fields(self):
         answers = []

@@ -46,3 +46,20 @@ def test_rater_pages_load_nothing_and_connect_nowhere(client, experiment):
     assert policy["default-src"] == ["'none'"] and policy["connect-src"] == ["'none'"]
     assert "img-src" not in policy and policy["script-src"][0].startswith("'nonce-")
     assert policy["style-src"] == ["'unsafe-inline'"]
+
+
+def test_the_rater_policy_built_once_is_the_one_django_csp_builds_with_a_fresh_nonce_each_response(client, experiment):
+    from csp import constants as csp
+    from csp.utils import build_policy
+
+    from evalplat.rating.models import Invite
+
+    invite = Invite.objects.create(experiment=experiment, label="t")
+    first, second = (client.get(reverse("rating:start", args=[invite.token])) for _ in range(2))  # "not open"
+    nonces = [re.search(r"'nonce-([^']+)'", r["Content-Security-Policy"]).group(1) for r in (first, second)]
+    assert nonces[0] != nonces[1]
+    expected = build_policy(replace={
+        "script-src": [csp.NONCE], "style-src": [csp.UNSAFE_INLINE], "img-src": None,
+        "connect-src": [csp.NONE], "form-action": [csp.SELF]}, nonce=nonces[1])
+    assert directives(second) == {part.split()[0]: part.split()[1:] for part in expected.split("; ")}
+    assert second.headers.get("Content-Security-Policy-Report-Only") is None

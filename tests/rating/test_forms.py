@@ -2,7 +2,7 @@
 import re
 
 from designs.spec import Criterion, RatingSettings
-from evalplat.rating.forms import JudgmentForm, ProblemForm
+from evalplat.rating.forms import ProblemForm, judgment_form
 
 ONE_QUESTION = RatingSettings(scale="5-point")
 TWO_CRITERIA = RatingSettings(criteria=(Criterion("honesty", "Which is more honest?", "3-way"),
@@ -14,30 +14,44 @@ def checked(html):
 
 
 def test_a_blank_form_renders_each_layouts_rows_once_and_checks_nothing():
-    first = JudgmentForm(rating=ONE_QUESTION, question="Which is better?").rows_html()
-    again = JudgmentForm(rating=ONE_QUESTION, question="Which is better?").rows_html()
+    first = judgment_form(rating=ONE_QUESTION, question="Which is better?").rows_html()
+    again = judgment_form(rating=ONE_QUESTION, question="Which is better?").rows_html()
     assert again is first  # the same rendering, not a second one
     assert first.count('type="radio" name="choice"') == 5 and not checked(first)
     assert "Which is better?" in first and "several" not in first
-    other = JudgmentForm(rating=ONE_QUESTION, question="Which is kinder?").rows_html()
+    other = judgment_form(rating=ONE_QUESTION, question="Which is kinder?").rows_html()
     assert "Which is kinder?" in other and "Which is better?" not in other
 
 
 def test_several_criteria_get_numbered_rows_of_their_own_scale():
-    html = JudgmentForm(rating=TWO_CRITERIA, question="unused").rows_html()
+    html = judgment_form(rating=TWO_CRITERIA, question="unused").rows_html()
     assert html.count('class="criterion several"') == 2
     assert html.count('name="choice-1"') == 3 and html.count('name="choice-2"') == 5
     assert 'id="choice-2-5"' in html and 'for="choice-2-5"' in html and not checked(html)
 
 
 def test_a_bound_form_shows_what_was_chosen():
-    form = JudgmentForm({"choice-2": "b1"}, rating=TWO_CRITERIA, question="unused")
+    form = judgment_form({"choice-2": "b1"}, rating=TWO_CRITERIA, question="unused")
     assert not form.is_valid()  # the first question is unanswered: the page comes back with the choice kept
     assert checked(form.rows_html()) == [("choice-2", "b1")]
-    assert not checked(JudgmentForm(rating=TWO_CRITERIA, question="unused").rows_html())
+    assert not checked(judgment_form(rating=TWO_CRITERIA, question="unused").rows_html())
 
 
 def test_the_problem_choices_blank_and_bound():
     blank = ProblemForm().choices_html()
     assert ProblemForm().choices_html() is blank and blank.count('name="problem"') == 4 and not checked(blank)
     assert checked(ProblemForm({"problem": "other"}).choices_html()) == [("problem", "other")]
+
+
+def test_a_layouts_form_class_is_made_once_and_asks_what_the_design_says():
+    strict = RatingSettings(both_bad=False, rationale="required")
+    first, second = (judgment_form(rating=strict, question="Which is better?") for _ in range(2))
+    assert type(first) is type(second) and first.fields is not second.fields  # one class, fields of its own
+    assert list(first.fields) == ["choice", "rationale"] and first.fields["rationale"].label == "Why?"
+    bound = judgment_form({"choice": "a1", "rationale": " "}, rating=strict, question="Which is better?")
+    assert not bound.is_valid() and bound.errors["rationale"] == ["Please say briefly why."]
+    relaxed = judgment_form({"choice": "b2", "both_bad": "on"}, rating=ONE_QUESTION, question="Which is better?")
+    assert list(relaxed.fields) == ["choice", "both_bad", "rationale"] and relaxed.is_valid()
+    assert relaxed.judgment_fields() == {"answers": [("", "right", 2)], "both_bad": True, "rationale": ""}
+    off = judgment_form(rating=RatingSettings(rationale="off"), question="Which is better?")
+    assert "rationale" not in off.fields

@@ -102,3 +102,16 @@ def test_pathological_markdown_at_the_limit_renders_in_well_under_a_second(unit)
 
 def test_unpaired_surrogates_and_nul_do_not_break_rendering():
     assert "x" in render_markdown("x\ud800\x00y")
+
+
+def test_short_texts_are_rendered_once_and_long_ones_every_time_alike():
+    from evalplat.rating import markdown
+
+    short = "A **short** answer, as most are: " + "word " * 50
+    assert render_markdown(short) is render_markdown(short)  # kept, not rendered again
+    assert render_markdown(short) == markdown._render(short)
+    long = "x" * (markdown.CACHED_CHARS + 1)
+    kept = markdown._render_cached.cache_info().currsize
+    assert render_markdown(long) == markdown._render(long) == f"<p>{long}</p>\n"
+    assert markdown._render_cached.cache_info().currsize == kept  # not kept: memory stays bounded
+    assert render_markdown("") == render_markdown(None) == ""
