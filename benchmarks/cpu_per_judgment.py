@@ -1,6 +1,6 @@
 """CPU per judgment of the rater pages, in-process: what a judgment costs Django and PostgreSQL.
 
-    .venv/bin/python benchmarks/cpu_per_judgment.py [--judgments 400] [--repeat 3] [--baseline CHECKOUT]
+    .venv/bin/python benchmarks/cpu_per_judgment.py [--judgments 400] [--repeat 3] [--baseline CHECKOUT] [--instructions]
 
 Throughput under load (benchmarks/load_raters.py) is what a study meets, but on a small shared
 machine it moves with whatever else runs. The CPU seconds a judgment costs move far less: this
@@ -16,17 +16,28 @@ each new participant, the queue's refills.
 
 --baseline CHECKOUT measures another checkout of the project (e.g. `git worktree add /tmp/base
 main`) in every repeat too, alternating which goes first, and prints the per-repeat ratio.
+
+On a VM whose speed moves between runs even the CPU seconds do (by up to 40% between consecutive
+10-second runs, seen on 2026-12-02, PostgreSQL's CPU for the same statements moving alike), so
+--instructions counts instead: each checkout's Django process runs under valgrind's callgrind
+(about 50 times slower: 2-3 minutes a checkout at the default 400 judgments), and the instructions
+per judgment (the difference between a short and a long run, so that start-up cancels out) are
+printed with their ratio. PostgreSQL is not in that count; the timed mode reports its CPU.
 """
 import argparse
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+WARM_UP = 50  # judgments whose instructions --instructions subtracts (start-up, set-up, first sessions)
 
 
 def measure(url, judgments, seed):
@@ -95,15 +106,44 @@ def measure(url, judgments, seed):
     print(f"{cpu / done * 1000:.3f} {backend_cpu / done * 1000:.3f} {statements / done:.2f}")
 
 
-def child(checkout, url, judgments, seed):
-    """One measurement in a fresh process, with `checkout`'s code; (django ms, postgres ms, statements)."""
+def child(checkout, url, judgments, seed, wrapper=()):
+    """One measurement in a fresh process, with `checkout`'s code (under `wrapper`, a command such as
+    valgrind's); (django ms, postgres ms, statements) and the process's stderr."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    out = subprocess.run([sys.executable, __file__, "--measure", str(checkout), "--database-url", url,
+    out = subprocess.run([*wrapper, sys.executable, __file__, "--measure", str(checkout), "--database-url", url,
                           "--judgments", str(judgments), "--seed", str(seed)],
                          cwd=checkout, env=env, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"{checkout}: {out.stderr[-2000:]}")
-    return tuple(float(v) for v in out.stdout.split()[-3:])
+    return tuple(float(v) for v in out.stdout.split()[-3:]), out.stderr
+
+
+def instructions_per_judgment(checkout, url, judgments, seed):
+    """Instructions the Django process executes per judgment, counted by valgrind's callgrind: the
+    difference between a run of WARM_UP judgments and one of WARM_UP + `judgments`, so that start-up,
+    the database's set-up and the first participants cancel out. Unlike CPU seconds, the count is
+    the same whatever else the machine does (and with PYTHONHASHSEED fixed, run after run)."""
+    counts = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for n in (WARM_UP, WARM_UP + judgments):
+            wrapper = ("env", "PYTHONHASHSEED=0", "valgrind", "--tool=callgrind",
+                       f"--callgrind-out-file={scratch}/callgrind.out")
+            _, stderr = child(checkout, url, n, seed, wrapper)
+            found = re.search(r"Collected : (\d+)", stderr)
+            if not found:
+                raise SystemExit(f"{checkout}: no instruction count from valgrind:\n{stderr[-2000:]}")
+            counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) / judgments
+
+
+def compare_instructions(trees, args):
+    counted = {}
+    for name, checkout in trees.items():
+        counted[name] = instructions_per_judgment(checkout, args.database_url, args.judgments, args.seed)
+        print(f"{name:13s}: {counted[name] / 1e6:.2f} M instructions per judgment in the Django process "
+              f"(callgrind, {args.judgments} judgments after {WARM_UP})", flush=True)
+    if "baseline" in counted:
+        print(f"this / baseline: {counted['this checkout'] / counted['baseline']:.3f}")
 
 
 def main():
@@ -113,6 +153,8 @@ def main():
     parser.add_argument("--baseline", type=Path, help="another checkout, measured alternately")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--database-url", default="postgres://evalplat:evalplat@127.0.0.1:5432/evalplat_cpu")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per judgment with valgrind (callgrind) instead of timing")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child's mode
     args = parser.parse_args()
     if args.measure:
@@ -122,11 +164,15 @@ def main():
     trees = {"this checkout": ROOT}
     if args.baseline:
         trees["baseline"] = args.baseline.resolve()
+    if args.instructions:
+        if not shutil.which("valgrind"):
+            parser.error("--instructions needs valgrind (Debian's package valgrind)")
+        return compare_instructions(trees, args)
     results = {name: [] for name in trees}
     for repeat in range(args.repeat):
         order = list(trees) if repeat % 2 == 0 else list(reversed(trees))
         for name in order:
-            django_ms, postgres_ms, statements = child(trees[name], args.database_url, args.judgments, args.seed)
+            (django_ms, postgres_ms, statements), _ = child(trees[name], args.database_url, args.judgments, args.seed)
             results[name].append((django_ms, postgres_ms))
             print(f"repeat {repeat + 1}, {name:13s}: Django {django_ms:6.2f} ms, PostgreSQL {postgres_ms:5.2f} ms "
                   f"CPU per judgment, {statements:.1f} statements besides BEGIN and COMMIT (load average {os.getloadavg()[0]:.1f})",
