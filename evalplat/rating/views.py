@@ -20,6 +20,7 @@ from csp.utils import build_policy
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.utils import timezone
@@ -27,7 +28,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from evalplat.experiments.models import Experiment
-from evalplat.rating.forms import ProblemForm, judgment_form
+from evalplat.rating.forms import ProblemForm, item_forms_html, judgment_form
 from evalplat.rating.markdown import render_markdown
 from evalplat.rating import rows
 from evalplat.rating.models import Invite, Rater
@@ -260,17 +261,14 @@ def _item_page(request, rater, assignment, done, *, form, problem_form=None, sta
     after the page has been sent (the submit that claimed it redirected here).
     """
     per_rater = rater.experiment.rating_settings.per_rater
-    problem_form = problem_form or ProblemForm()
     content = loader.render_to_string("rating/item.html", {
         "assignment": assignment,
         "experiment": rater.experiment,
         "query_html": render_markdown(assignment.query.text),
         "response_a": render_markdown(assignment.left_answer.text),
         "response_b": render_markdown(assignment.right_answer.text),
-        "form": form,
-        "judgment_rows": form.rows_html(),
-        "problem_form": problem_form,
-        "problem_choices": problem_form.choices_html(),
+        "item_forms": item_forms_html(form, problem_form or ProblemForm(), item_id=assignment.public_id,
+                                      csrf_token=get_token(request)),
         "progress": {"number": min(done + 1, per_rater), "total": per_rater,
                      "percent": round(100 * done / per_rater) if per_rater else 0},
         "warn": rater.should_be_warned,
