@@ -1,6 +1,7 @@
 """CPU per judgment of the rater pages, in-process: what a judgment costs Django and PostgreSQL.
 
-    .venv/bin/python benchmarks/cpu_per_judgment.py [--judgments 400] [--repeat 3] [--baseline CHECKOUT] [--instructions]
+    .venv/bin/python benchmarks/cpu_per_judgment.py [--judgments 400] [--repeat 3] [--baseline CHECKOUT]
+        [--instructions]
 
 Throughput under load (benchmarks/load_raters.py) is what a study meets, but on a small shared
 machine it moves with whatever else runs. The CPU seconds a judgment costs move far less: this
@@ -175,8 +176,8 @@ def main():
             (django_ms, postgres_ms, statements), _ = child(trees[name], args.database_url, args.judgments, args.seed)
             results[name].append((django_ms, postgres_ms))
             print(f"repeat {repeat + 1}, {name:13s}: Django {django_ms:6.2f} ms, PostgreSQL {postgres_ms:5.2f} ms "
-                  f"CPU per judgment, {statements:.1f} statements besides BEGIN and COMMIT (load average {os.getloadavg()[0]:.1f})",
-                  flush=True)
+                  f"CPU per judgment, {statements:.1f} statements besides BEGIN and COMMIT "
+                  f"(load average {os.getloadavg()[0]:.1f})", flush=True)
     for name, values in results.items():
         print(f"{name}: median Django {statistics.median(v[0] for v in values):.2f} ms, "
               f"PostgreSQL {statistics.median(v[1] for v in values):.2f} ms CPU per judgment")

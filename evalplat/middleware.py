@@ -1,10 +1,10 @@
 """This project's middleware: a clear page when the database is briefly unreachable, and django-csp's
 Content-Security-Policy middleware taught to leave a policy a view has written itself.
 
-The database page, not a traceback: every write a request makes runs in one transaction, so a request cut off here wrote
-nothing; the page says so and asks for a retry. Django closes the broken connection
-at the end of the request (and `CONN_HEALTH_CHECKS` tests a kept one before reuse),
-so the next request connects afresh: service returns by itself when the database does.
+The database page, not a traceback: every write a request makes runs in one transaction, so a
+request cut off here wrote nothing; the page says so and asks for a retry. Django closes the broken
+connection at the end of the request (and `CONN_HEALTH_CHECKS` tests a kept one before reuse), so
+the next request connects afresh: service returns by itself when the database does.
 """
 import logging
 

@@ -53,7 +53,7 @@ class Row:
     index: int  # 0 for the first row; the page's number keys answer the rows top to bottom
     name: str  # the posted field: "choice" for a design's one question, "choice-2" for its second criterion
     question: str
-    choices: tuple  # of Choice: a Row is hashable, so a layout's rows can key the rendered-once cache
+    choices: tuple  # of Choice
 
 
 def judgment_form(data=None, *, rating, question):
