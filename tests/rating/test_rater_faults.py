@@ -161,13 +161,16 @@ def test_a_submit_cut_off_by_a_killed_web_worker_is_stored_once_on_retry(study_i
         status, next_url, _ = retry(site, url, form)
         assert status == 302 and Judgment.objects.filter(assignment=item_of(url)).count() == 1
         # Killed after the judgment was written but before the commit (claiming the next item: every
-        # queued item and the queue's planning lock are held here).
+        # queued item and the queue's planning lock are held here). The planning lock first: the item
+        # page just shown may be topping the queue up after its response, and taking that lock waits
+        # for it to commit, so that the items it queued are among those locked next (otherwise the
+        # submit claimed one of them without waiting, now and then).
         url = next_url
         experiment_id = item_of(url).experiment_id
         form = hold_while(
             site, url,
-            ("SELECT 1 FROM rating_assignment WHERE experiment_id = %s AND status = 'queued' FOR UPDATE", [experiment_id]),
-            ("SELECT 1 FROM rating_ratingqueue WHERE experiment_id = %s FOR UPDATE", [experiment_id]))
+            ("SELECT 1 FROM rating_ratingqueue WHERE experiment_id = %s FOR UPDATE", [experiment_id]),
+            ("SELECT 1 FROM rating_assignment WHERE experiment_id = %s AND status = 'queued' FOR UPDATE", [experiment_id]))
         assert Judgment.objects.count() == 1 and item_of(url).status == Assignment.Status.ISSUED
         status, _, _ = retry(site, url, form)
         assert status == 302 and Judgment.objects.filter(assignment=item_of(url)).count() == 1
