@@ -12,8 +12,8 @@ over), through Django's own WSGI handler with production settings (DEBUG off, CS
 HTTP server. It prints the process's CPU per judgment (the views, templates, ORM and psycopg),
 PostgreSQL's (its backend process's CPU, read from /proc: the database must be on this machine)
 and the SQL statements per judgment (BEGIN and COMMIT not counted), each counting everything a
-judgment makes happen: the submit, the item page it redirects to, the study link and consent of
-each new participant, the queue's refills.
+judgment makes happen: the submit (answered with the next item's page; a redirect to the end of
+a session is followed), the study link and consent of each new participant, the queue's refills.
 
 --baseline CHECKOUT measures another checkout of the project (e.g. `git worktree add /tmp/base
 main`) in every repeat too, alternating which goes first, and prints the per-repeat ratio.
@@ -45,7 +45,7 @@ def measure(url, judgments, seed):
     """In this process (the checkout to measure first on sys.path): a fresh database, then `judgments`
     judgments; prints "django_ms postgres_ms statements" per judgment."""
     import random
-    from benchmarks.load_raters import CHOICES, CSRF, cpu_seconds, prepare_database
+    from benchmarks.load_raters import CHOICES, CSRF, cpu_seconds, moved_on_to, prepare_database
 
     token = prepare_database(url, 0)
     os.environ.update({"DATABASE_URL": url, "DEBUG": "false", "SECRET_KEY": "cpu-per-judgment-" + "x" * 40,
@@ -65,17 +65,24 @@ def measure(url, judgments, seed):
     client, done, participant = None, 0, 0
 
     def start():
+        """A new participant: study link and consent; (where it led, the page)."""
         nonlocal client, participant
         participant += 1
         client = Client(enforce_csrf_checks=True)
         query = urlencode({"PROLIFIC_PID": f"cpu-{seed}-{participant}", "STUDY_ID": "cpu", "SESSION_ID": "s"})
         welcome = client.get(f"/r/{token}/?{query}", follow=True)
-        page = client.post("/r/welcome/", {"consent": "yes",
-                                           "csrfmiddlewaretoken": CSRF.search(welcome.content.decode()).group(1)},
-                           follow=True)
-        return page
+        return moved_on(client.post("/r/welcome/", {
+            "consent": "yes", "csrfmiddlewaretoken": CSRF.search(welcome.content.decode()).group(1)}))
 
-    page = start()  # the connection is opened outside the counted part
+    def moved_on(answer):
+        """(where a POST that moves the rater on led, the page there): the item page it answered with, or
+        the end of the session, followed."""
+        where = moved_on_to(answer.status_code, answer.get("Location"), answer.content.decode())
+        if where is None:
+            raise SystemExit(f"POST {answer.request['PATH_INFO']}: {answer.status_code}")
+        return (where, answer) if answer.status_code == 200 else (where, client.get(where, follow=True))
+
+    path, page = start()  # the connection is opened outside the counted part
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -92,17 +99,13 @@ def measure(url, judgments, seed):
     with connection.execute_wrapper(count):
         cpu0, backend0 = time.process_time(), cpu_seconds(backend)
         while done < judgments:
-            path = page.request["PATH_INFO"]
             if "/r/a/" not in path:  # the session ended: the next participant
-                page = start()
+                path, page = start()
                 continue
             form = {"choice": rng.choice(CHOICES), "rationale": "",
                     "csrfmiddlewaretoken": CSRF.search(page.content.decode()).group(1)}
-            page = client.post(path, form, follow=True)
-            if page.redirect_chain[:1] and page.redirect_chain[0][1] == 302:
-                done += 1
-            else:
-                raise SystemExit(f"POST {path}: {page.status_code}")
+            path, page = moved_on(client.post(path, form))
+            done += 1
         cpu, backend_cpu = time.process_time() - cpu0, cpu_seconds(backend) - backend0
     print(f"{cpu / done * 1000:.3f} {backend_cpu / done * 1000:.3f} {statements / done:.2f}")
 

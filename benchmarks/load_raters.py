@@ -23,11 +23,12 @@ pages are reloaded, 5% of submits are sent twice at once on two connections (a d
 click), and 5% of items are also asked for by a second tab (/r/next/ on another connection,
 which must land on the same item). Each thread keeps its connections alive (http.client).
 
-"next item" is the whole redirect chain a browser follows to an item page (after a submit:
-the GET of the item it was redirected to; at the start: /r/next/ and the item); "submit" is
-the POST of a judgment (which stores it and claims the next item). After the deadline it
-audits the database: every acknowledged submission (a 302 answer to a POST) stored exactly
-once, no assignment with two judgments, no rater given the same (query, pair) twice
+"submit" is the POST of a judgment, which stores it, claims the next item and answers with that
+item's page: one request a judgment, no redirect. "next item" is every other way to an item
+page, the whole chain a browser follows: the study link, consent and the first item; a reload
+(the item page); the end of a session (its redirect and the done page). After the deadline it
+audits the database: every acknowledged submission (a POST answered with the next item's page
+or a redirect to the end) stored exactly once, no assignment with two judgments, no rater given the same (query, pair) twice
 (recomputed from the answers' variants, not from the stored cell key).
 """
 import argparse
@@ -51,6 +52,18 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CHOICES = ["a2", "a1", "same", "b1", "b2"]
+# The address of the item an item page shows (its judging form's target): a submit is answered with
+# the next item's page, at the submitted item's address, so the page is where the next one is named.
+ITEM_ADDRESS = re.compile(r'<form class="judge card" method="post" action="(/r/a/[A-Za-z0-9_-]+/)" id="judge"')
+
+
+def moved_on_to(status, location, page):
+    """Where a POST that moves a rater on (a submit, a problem report, consent) led: the item whose page it
+    answered with, or where it redirected (the end of the session); None for any other answer."""
+    if status in (301, 302):
+        return location
+    found = ITEM_ADDRESS.search(page) if status == 200 else None
+    return found.group(1) if found else None
 
 
 def loopback_only(host):
@@ -110,7 +123,7 @@ class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.next_ms, self.submit_ms = [], []
-        self.acknowledged = set()  # item public ids whose submit was answered with a redirect
+        self.acknowledged = set()  # item public ids whose submit was answered (the next item's page, or the end)
         self.errors = []
         self.judgments = 0
 
@@ -138,6 +151,13 @@ def follow(browser, path, stats, started):
     raise RuntimeError(f"too many redirects from {path}")
 
 
+def arrive(browser, answer, where, stats, started):
+    """(path, page) of where a POST that moved the rater on led (`where`, from moved_on_to): the item page
+    it answered with, or its redirect followed and timed as "next" from `started` (the end of a session;
+    in builds before 2026-12-03, every submit's redirect to the next item, so that they can be compared)."""
+    return (where, answer[2]) if answer[0] == 200 else follow(browser, where, stats, started)
+
+
 def rater_loop(n, port, token, deadline, stats, seed, delay, think=0.0):
     rng = random.Random(seed * 100_003 + n)
     time.sleep(delay)  # arrivals spread over the ramp, as a study's participants come in
@@ -154,12 +174,14 @@ def rater_loop(n, port, token, deadline, stats, seed, delay, think=0.0):
                 stats.error(f"start: {status}")
                 return
             _, _, page = tab.request("GET", location)
-            status, location, _ = tab.request("POST", "/r/welcome/",
-                                              {"consent": "yes", "csrfmiddlewaretoken": CSRF.search(page).group(1)})
-            if status != 302:
-                stats.error(f"consent: {status}")
+            answer = tab.request("POST", "/r/welcome/", {"consent": "yes", "csrfmiddlewaretoken": CSRF.search(page).group(1)})
+            where = moved_on_to(*answer)
+            if where is None:
+                stats.error(f"consent: {answer[0]}")
                 return
-            path, page = follow(tab, location, stats, started)
+            path, page = arrive(tab, answer, where, stats, started)
+            if answer[0] == 200:
+                stats.add("next", time.perf_counter() - started)  # the study link, consent and the first item's page
             while "/r/a/" in path and time.monotonic() < deadline:
                 if rng.random() < 0.05:  # a reload of the item page
                     path, page = follow(tab, path, stats, time.perf_counter())
@@ -176,20 +198,21 @@ def rater_loop(n, port, token, deadline, stats, seed, delay, think=0.0):
                     answers = []
                     twin = threading.Thread(target=lambda: answers.append(second_tab.request("POST", path, form)))
                     twin.start()
-                    status, location, _ = tab.request("POST", path, form)
+                    answer = tab.request("POST", path, form)
                     twin.join()
-                    if answers and answers[0][0] == 302 and answers[0][1] != location:
-                        stats.error(f"double submit went to {location} and {answers[0][1]}")
+                    if answers and moved_on_to(*answers[0]) != moved_on_to(*answer):
+                        stats.error(f"double submit went to {moved_on_to(*answer)} and {moved_on_to(*answers[0])}")
                 else:
-                    status, location, _ = tab.request("POST", path, form)
+                    answer = tab.request("POST", path, form)
                 stats.add("submit", time.perf_counter() - started)
-                if status != 302:
-                    stats.error(f"POST {path}: {status}")
+                where = moved_on_to(*answer)
+                if where is None:
+                    stats.error(f"POST {path}: {answer[0]}")
                     break
                 with stats.lock:
                     stats.acknowledged.add(path.rstrip("/").split("/")[-1])
                     stats.judgments += 1
-                path, page = follow(tab, location, stats, time.perf_counter())
+                path, page = arrive(tab, answer, where, stats, time.perf_counter())
         except Exception as exc:  # noqa: BLE001 — reported, and the rater starts over
             stats.error(f"rater {n}: {exc!r}")
         finally:
@@ -204,18 +227,37 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
+def _process_cpu(pid):
+    """utime + stime of one process (from /proc), 0 if it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid):
     """utime + stime of a process and its children still running (from /proc)."""
-    total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
     pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    for p in pids:
+    return sum(_process_cpu(p) for p in pids)
+
+
+def postgres_processes():
+    """{pid: CPU seconds} of this machine's PostgreSQL processes (the server, its backends, its workers)."""
+    found = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-        except FileNotFoundError:
+            if comm.read_text().strip() == "postgres":
+                found[int(comm.parent.name)] = _process_cpu(comm.parent.name)
+        except (FileNotFoundError, ProcessLookupError):
             pass
-    return total
+    return found
+
+
+def postgres_cpu_since(before):
+    """PostgreSQL's CPU seconds since `before` (postgres_processes()): the backends opened since count whole;
+    one that ended in between is missed (gunicorn keeps its connections, so few do)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in postgres_processes().items())
 
 
 def manage(env, *args):
@@ -235,7 +277,7 @@ def prepare_database(url, history):
     admin.close()
     env = {**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "true", "DEBUG": "1"}  # set-up commands only
     manage(env, "migrate", "--verbosity", "0")
-    manage(env, "demo", "--password", secrets.token_urlsafe(12))
+    manage(env, "demo", f"--password={secrets.token_urlsafe(12)}")  # "=": a password may begin with "-"
     loader = (
         "import django; django.setup()\n"
         "from benchmarks.history import load_history\n"
@@ -347,6 +389,7 @@ def run(args, history):
     stats = Stats()
     try:
         wall0, client0, server0 = time.monotonic(), time.process_time(), cpu_seconds(server.pid)
+        database0 = postgres_processes()
         deadline = time.monotonic() + args.seconds
         threads = [threading.Thread(target=rater_loop, daemon=True,
                                     args=(n, port, token, deadline, stats, args.seed, args.ramp * n / args.raters,
@@ -358,6 +401,7 @@ def run(args, history):
             thread.join(timeout=args.seconds + 60)
         wall = time.monotonic() - wall0
         client_cpu, server_cpu = time.process_time() - client0, cpu_seconds(server.pid) - server0
+        database_cpu = postgres_cpu_since(database0)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -367,8 +411,11 @@ def run(args, history):
         print(f"  {name:9s} p50 {percentile(values, 50):7.1f} ms  p95 {percentile(values, 95):7.1f} ms  "
               f"p99 {percentile(values, 99):7.1f} ms  (n={len(values)})")
     print(f"  CPU: client {client_cpu / wall:.2f} cores, gunicorn {server_cpu / wall:.2f} cores "
-          f"(client {client_cpu / max(1e-9, client_cpu + server_cpu):.0%} of the two); machine has {os.cpu_count()} "
-          f"cores, load average {os.getloadavg()[0]:.1f}")
+          f"(client {client_cpu / max(1e-9, client_cpu + server_cpu):.0%} of the two), PostgreSQL "
+          f"{database_cpu / wall:.2f} cores; machine has {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    if stats.judgments:
+        print(f"  CPU per judgment: gunicorn {server_cpu / stats.judgments * 1000:.2f} ms, "
+              f"PostgreSQL {database_cpu / stats.judgments * 1000:.2f} ms")
     print(f"  errors: {len(stats.errors)}{': ' + '; '.join(stats.errors[:5]) if stats.errors else ''}")
     print(f"  audit: {'clean' if not findings else '; '.join(findings)}")
     print(f"  {efficiency(url)}")

@@ -68,6 +68,7 @@ from designs.schedule import PairScheduler, ScheduledItem, is_gold_slot, wants_r
 from designs.spec import analysis_from_text
 from evalplat.generation.models import Answer
 from evalplat.rating import rows
+from evalplat.rating.planner_statistics import analyze_grown_tables
 from evalplat.rating.models import Assignment, RatingQueue, Rater, cell_key, new_token
 
 log = logging.getLogger(__name__)
@@ -221,13 +222,16 @@ def refill(experiment, claimed=None):
 
     `claimed`: the item whose claim asked for it; under the lock the (fresh) queue row
     decides again, so a burst of requests that all saw the queue low plans one batch.
-    Returns the number of items planned.
+    Returns the number of items planned. After a top-up, the rating tables that have doubled since
+    PostgreSQL last took their statistics are analyzed (evalplat.rating.planner_statistics).
     """
     with transaction.atomic():
         queue = lock_queue(experiment, wait=False)
         if queue is None or (claimed is not None and not queue.wants_refill(claimed, timezone.now())):
             return 0
-        return Planner(experiment, queue).top_up()
+        planned = Planner(experiment, queue).top_up()
+    analyze_grown_tables()
+    return planned
 
 
 def lock_queue(experiment, *, wait):

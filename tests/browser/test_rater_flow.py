@@ -136,3 +136,28 @@ def test_answers_with_xss_payloads_stay_inert(browser, live_server, experiment):
         page.wait_for_url(lambda new: new != url)
     assert dialogs == [] and outside == []
     context.close()
+
+
+def test_a_reload_after_a_submit_asks_for_the_item_shown_and_stores_nothing_twice(browser, live_server, experiment):
+    """A submit is answered with the next item's page (no redirect): the page takes its item's address, so a
+    reload is a GET of that item, not the submit sent again."""
+    invite = answered(experiment, lambda i: ANSWER)
+    context = browser.new_context(**VIEWPORTS["desktop"])
+    page = context.new_page()
+    open_session(page, live_server, invite)
+    first = page.url
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda new: new != first)
+    shown = page.url
+    assert "/r/a/" in shown and page.locator("#judge").get_attribute("action") == shown.removeprefix(live_server.url)
+    assert page.locator(".progress .count").inner_text() == "2 of 10"
+    requests = []
+    page.on("request", lambda request: requests.append((request.method, request.url)))
+    page.reload()
+    assert requests[0] == ("GET", shown)
+    assert page.url == shown and page.locator(".progress .count").inner_text() == "2 of 10"
+    page.go_back()  # the judged item: moves on to the one shown, never judged twice
+    page.wait_for_url(shown)
+    assert Judgment.objects.filter(assignment__rater__external_id="pid-browser").count() == 1
+    context.close()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from evalplat.experiments.models import Experiment
 from evalplat.rating.models import Assignment, Invite, Judgment, Rater
+from tests.rating.pages import moved_on_to
 
 pytestmark = pytest.mark.django_db
 PROLIFIC = {"PROLIFIC_PID": "pid-1", "STUDY_ID": "study-1", "SESSION_ID": "session-1"}
@@ -38,7 +39,7 @@ def test_a_closed_study_refuses_open_items_until_it_reopens(client, study_invite
     assert client.post(url + "problem/", {"problem": "broken"}).status_code == 409
     assert not Judgment.objects.exists() and item_of(url).status == Assignment.Status.ISSUED
     assert experiment.open_rating()
-    assert client.post(url, {"choice": "a1"}).status_code == 302
+    assert moved_on_to(client.post(url, {"choice": "a1"})) != url
     assert Judgment.objects.count() == 1
 
 
@@ -95,7 +96,7 @@ def test_submits_are_limited_per_rater_and_a_refused_one_is_not_stored(client, s
     settings.RATING_SUBMITS_PER_RATER = "2/m"
     url = start_session(client, study_invite, **PROLIFIC)
     for _ in range(2):
-        url = client.post(url, {"choice": "a1"})["Location"]
+        url = moved_on_to(client.post(url, {"choice": "a1"}))
     response = client.post(url, {"choice": "a1"})
     assert response.status_code == 429 and "Please wait a moment" in response.content.decode()
     assert Judgment.objects.count() == 2 and item_of(url).status == Assignment.Status.ISSUED
@@ -110,7 +111,7 @@ def test_a_rater_who_does_forty_items_in_seconds_is_flagged_too_fast(client, stu
     judged = 0
     while "/r/a/" in url:
         client.get(url)
-        url = client.post(url, {"choice": "a1"})["Location"]
+        url = moved_on_to(client.post(url, {"choice": "a1"}))
         judged += 1
     assert judged == 40 and timezone.now() - started < timedelta(seconds=60)
     rater = Rater.objects.get()
@@ -126,7 +127,7 @@ def test_the_flag_counts_the_judgment_just_stored(client, study_invite, start_se
     flagged = []
     for _ in range(5):
         client.get(url)
-        url = client.post(url, {"choice": "a1"})["Location"]
+        url = moved_on_to(client.post(url, {"choice": "a1"}))
         flagged.append(Rater.objects.get().too_fast)
     assert flagged == [False, False, False, False, True]  # at the fifth fast submit, not the sixth
 
@@ -138,6 +139,6 @@ def test_a_rater_who_reads_is_not_flagged(client, study_invite, start_session, s
         client.get(url)
         Assignment.objects.filter(public_id=url.rstrip("/").split("/")[-1]).update(
             issued_at=timezone.now() - timedelta(seconds=12))
-        url = client.post(url, {"choice": "b1"})["Location"]
+        url = moved_on_to(client.post(url, {"choice": "b1"}))
     assert not Rater.objects.get().too_fast
     assert all(j.time_on_item_ms >= 12000 for j in Judgment.objects.all())

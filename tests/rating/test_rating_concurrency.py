@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from evalplat.experiments.models import Experiment
 from evalplat.rating.models import Assignment, Judgment, RatingQueue, Rater
+from tests.rating.pages import moved_on_to
 from tests.rating.postgres import under_postgresql
 
 WORKERS = 12
@@ -68,10 +69,10 @@ def test_concurrent_raters_tabs_and_double_submits(study_invite, start_session, 
                     answers = list(tabs.map(
                         lambda _: closing(lambda: client.post(first, {"choice": "b1"})), range(2)))
                     codes = [response.status_code for response in answers]
-                    if codes != [302, 302]:
+                    if codes not in ([200, 200], [302, 302]):  # the next item's page, or to the end
                         failures.append(f"double submit answered {codes}")
-                    elif answers[0]["Location"] != answers[1]["Location"]:
-                        failures.append(f"a double submit led to {answers[0]['Location']} and {answers[1]['Location']}")
+                    elif moved_on_to(answers[0]) != moved_on_to(answers[1]):
+                        failures.append(f"a double submit led to {moved_on_to(answers[0])} and {moved_on_to(answers[1])}")
         except Exception as exc:  # noqa: BLE001 — report it from the main thread
             failures.append(repr(exc))
         finally:
