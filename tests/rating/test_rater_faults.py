@@ -117,7 +117,7 @@ def hold_while(site, url, *locks):
         posted = []
         submit = threading.Thread(target=lambda: posted.append(_post_or_error(site.port, site.browser.cookies, url, form)))
         submit.start()
-        _wait_for_lock_waiter(holder)
+        _wait_for_lock_waiter()
         for worker in site.workers():
             os.kill(worker, signal.SIGKILL)
         submit.join(timeout=30)
@@ -133,13 +133,18 @@ def _post_or_error(port, cookies, url, form):
         return exc
 
 
-def _wait_for_lock_waiter(holder):
-    for _ in range(200):
-        waiting = holder.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                                 " AND wait_event_type = 'Lock'").fetchone()[0]
-        if waiting:
-            return
-        time.sleep(0.05)
+def _wait_for_lock_waiter():
+    """Until a backend of the test database waits for a lock. Watched from a connection of its own in
+    autocommit: inside a transaction (the holder's) pg_stat_activity lists only the backends that existed
+    at its first look, and the submit may be served by a web thread whose connection opens after it: the
+    likely cause of this test's rare "never reached the lock" (once in about 20 runs on 2026-12-03)."""
+    with psycopg.connect(database_url(), autocommit=True) as watcher:
+        for _ in range(200):
+            waiting = watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                      " AND wait_event_type = 'Lock'").fetchone()[0]
+            if waiting:
+                return
+            time.sleep(0.05)
     raise AssertionError("the submit never reached the lock")
 
 
