@@ -137,7 +137,7 @@ def _wait_for_lock_waiter():
     """Until a backend of the test database waits for a lock. Watched from a connection of its own in
     autocommit: inside a transaction (the holder's) pg_stat_activity lists only the backends that existed
     at its first look, and the submit may be served by a web thread whose connection opens after it: the
-    likely cause of this test's rare "never reached the lock" (once in about 20 runs on 2026-12-03)."""
+    likely cause of this test's rare "never reached the lock" (2 of about 30 runs on 2026-12-03)."""
     with psycopg.connect(database_url(), autocommit=True) as watcher:
         for _ in range(200):
             waiting = watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
