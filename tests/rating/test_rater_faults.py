@@ -24,8 +24,9 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from benchmarks.load_raters import CSRF, Browser, free_port, moved_on_to, serve
+from benchmarks.load_raters import CSRF, Browser, free_port, serve
 from evalplat.rating.models import Assignment, Judgment, RatingQueue
+from tests.rating.pages import moved_on
 from tests.rating.postgres import under_postgresql
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -49,14 +50,14 @@ class Site:
         assert status == 302, (status, page[:500])
         status, _, page = self.browser.request("GET", reverse("rating:welcome"))
         assert status == 200, (status, page[:500])
-        return moved_on(self.browser.request("POST", reverse("rating:welcome"),
-                                             {"consent": "yes", "csrfmiddlewaretoken": CSRF.search(page).group(1)}))
+        return moved_on(*self.browser.request("POST", reverse("rating:welcome"),
+                                              {"consent": "yes", "csrfmiddlewaretoken": CSRF.search(page).group(1)}))
 
     def judge(self, url):
         """GET the item, POST a judgment; returns where it led (the next item, whose page answered it, or the end)."""
         status, _, page = self.browser.request("GET", url)
         assert status == 200, (status, page[:300])
-        return moved_on(self.browser.request("POST", url, self.form(page)))
+        return moved_on(*self.browser.request("POST", url, self.form(page)))
 
     @staticmethod
     def form(page):
@@ -70,13 +71,6 @@ class Site:
         self.browser.close()
         os.killpg(self.server.pid, signal.SIGTERM)
         self.server.wait(timeout=30)
-
-
-def moved_on(answer):
-    """Where a POST answered with (status, location, page) led; fails on any other answer."""
-    where = moved_on_to(*answer)
-    assert where, (answer[0], answer[2][:500])
-    return where
 
 
 def item_of(url):
@@ -167,7 +161,7 @@ def test_a_submit_cut_off_by_a_killed_web_worker_is_stored_once_on_retry(study_i
         rater_id = item_of(url).rater_id
         form = hold_while(site, url, ("SELECT 1 FROM rating_rater WHERE id = %s FOR UPDATE", [rater_id]))
         assert not Judgment.objects.exists()
-        next_url = moved_on(retry(site, url, form))
+        next_url = moved_on(*retry(site, url, form))
         assert Judgment.objects.filter(assignment=item_of(url)).count() == 1
         # Killed after the judgment was written but before the commit (claiming the next item: every
         # queued item and the queue's planning lock are held here). The planning lock first: the item
@@ -181,7 +175,7 @@ def test_a_submit_cut_off_by_a_killed_web_worker_is_stored_once_on_retry(study_i
             ("SELECT 1 FROM rating_ratingqueue WHERE experiment_id = %s FOR UPDATE", [experiment_id]),
             ("SELECT 1 FROM rating_assignment WHERE experiment_id = %s AND status = 'queued' FOR UPDATE", [experiment_id]))
         assert Judgment.objects.count() == 1 and item_of(url).status == Assignment.Status.ISSUED
-        moved_on(retry(site, url, form))
+        moved_on(*retry(site, url, form))
         assert Judgment.objects.filter(assignment=item_of(url)).count() == 1
         assert Judgment.objects.count() == 2
     finally:
@@ -258,7 +252,7 @@ def test_a_database_outage_gives_a_clear_page_writes_nothing_and_passes(study_in
         assert status == 503 and "not</strong> recorded" in body
         assert Judgment.objects.count() == 1 and item_of(url).status == Assignment.Status.ISSUED
         proxy.restore()
-        assert "/r/a/" in moved_on(site.browser.request("POST", url, site.form(page)))  # back by itself: no restart
+        assert "/r/a/" in moved_on(*site.browser.request("POST", url, site.form(page)))  # back by itself: no restart
         assert Judgment.objects.filter(assignment=item_of(url)).count() == 1
         assert Judgment.objects.count() == 2 and RatingQueue.objects.count() == 1
     finally:
